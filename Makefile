@@ -1,0 +1,47 @@
+# lazyfs / crun-fast. Every target is idempotent and safe on a fresh Debian 12 machine as root.
+SHELL := /bin/bash
+SWIFT ?= swift
+CONFIG ?= release
+BUILD_FLAGS := -c $(CONFIG) -Xswiftc -warnings-as-errors
+BIN := $(shell [ -d .build ] && $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
+export LAZYFS_FIXTURES ?= /var/cache/lazyfs-fixtures
+
+# Native packages: C libraries we link, and the real tools the fixtures and tests use.
+DEB_PACKAGES := pkg-config libfuse3-dev fuse3 libseccomp-dev libcap-dev libzstd-dev zstd zlib1g-dev libssl-dev \
+	umoci skopeo busybox-static debootstrap python3 attr squashfuse nginx
+
+.PHONY: deps build lint format test bench demo fixtures clean
+
+deps:
+	@missing=$$(dpkg-query -W -f='$${Package} $${Status}\n' $(DEB_PACKAGES) 2>/dev/null | awk '$$NF!="installed"{print $$1}'; \
+	  for p in $(DEB_PACKAGES); do dpkg-query -W $$p >/dev/null 2>&1 || echo $$p; done); \
+	missing=$$(echo $$missing | tr ' ' '\n' | sort -u | tr '\n' ' '); \
+	if [ -n "$${missing// /}" ]; then \
+	  echo "make deps: installing $$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build $(BUILD_FLAGS)
+
+lint:
+	$(SWIFT) format lint --strict --recursive --parallel Package.swift Sources Tests Benchmarks
+
+format:
+	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks
+
+fixtures: deps
+	Fixtures/build tiny hostile
+
+test: deps build lint fixtures
+	LAZYFS_BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) $(SWIFT) test $(BUILD_FLAGS)
+
+bench: build
+	Fixtures/build python
+	Benchmarks/run
+
+demo: build fixtures
+	Benchmarks/demo
+
+clean:
+	rm -rf .build

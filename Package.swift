@@ -1,0 +1,54 @@
+// swift-tools-version: 6.2
+// lazyfs / crun-fast: a lazily loaded container image filesystem and a fast OCI runtime.
+import PackageDescription
+
+/// Every target compiles in Swift 6 mode with all warnings treated as errors.
+let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+
+let package = Package(
+  name: "lazyfs",
+  platforms: [.macOS(.v15)],
+  products: [
+    .executable(name: "lazyfs", targets: ["lazyfs"]),
+    .executable(name: "crun-fast", targets: ["crun-fast"]),
+  ],
+  dependencies: [
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+  ],
+  targets: [
+    // C libraries, each through a module map and a shim header; pkg-config names the flags.
+    .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+    .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+    .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+    .target(name: "LinuxSystem", swiftSettings: strict),
+    .target(name: "Codecs", dependencies: ["CZstd", "CZlib", "CCrypto", "LinuxSystem"], swiftSettings: strict),
+    .target(name: "Archive", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
+    .target(name: "ChunkStore", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
+    .target(name: "ImageIndex", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
+    .target(
+      name: "ImageImport",
+      dependencies: ["Archive", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
+      swiftSettings: strict),
+
+    .executableTarget(
+      name: "lazyfs",
+      dependencies: [
+        "ImageImport", "ChunkStore", "ImageIndex",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+    .executableTarget(name: "crun-fast", swiftSettings: strict),
+
+    .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
+    .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs"], swiftSettings: strict),
+    .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs"], swiftSettings: strict),
+    .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs"], swiftSettings: strict),
+    .testTarget(
+      name: "ImageImportTests",
+      dependencies: ["ImageImport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem"],
+      swiftSettings: strict),
+  ]
+)

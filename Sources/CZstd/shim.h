@@ -1,0 +1,2 @@
+// zstd with its advanced (stable since 1.4) streaming API.
+#include <zstd.h>

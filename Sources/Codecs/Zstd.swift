@@ -1,0 +1,60 @@
+import CZstd
+import Glibc
+
+/// A zstd failure, with the library's own message.
+public struct CodecError: Error, CustomStringConvertible, Sendable {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// One-shot zstd compression of whole chunks. Each chunk is a frame of its own that records its
+/// decompressed size, so that any chunk can be decompressed alone, in any order.
+public enum Zstd {
+  /// Compresses `input` into a new array at `level`. A context is kept per thread (they are costly to make).
+  public static func compress(_ input: UnsafeRawBufferPointer, level: Int32) -> [UInt8] {
+    let bound = ZSTD_compressBound(input.count)
+    var out = [UInt8](repeating: 0, count: bound)
+    let n = out.withUnsafeMutableBytes { o in
+      ZSTD_compressCCtx(ContextCache.cctx, o.baseAddress, bound, input.baseAddress, input.count, level)
+    }
+    precondition(ZSTD_isError(n) == 0, "ZSTD_compress: \(String(cString: ZSTD_getErrorName(n)))")
+    out.removeLast(bound - n)
+    return out
+  }
+
+  /// Decompresses one frame into `output`, which must be exactly the frame's decompressed size.
+  public static func decompress(_ input: UnsafeRawBufferPointer, into output: UnsafeMutableRawBufferPointer) throws {
+    let n = ZSTD_decompressDCtx(ContextCache.dctx, output.baseAddress, output.count, input.baseAddress, input.count)
+    if ZSTD_isError(n) != 0 { throw CodecError("zstd: \(String(cString: ZSTD_getErrorName(n)))") }
+    if n != output.count { throw CodecError("zstd: frame holds \(n) bytes, expected \(output.count)") }
+  }
+
+  /// Per-thread compression and decompression contexts, created on first use and kept for the thread's life.
+  private enum ContextCache {
+    static var cctx: OpaquePointer { ThreadContexts.current.cctx }
+    static var dctx: OpaquePointer { ThreadContexts.current.dctx }
+  }
+}
+
+/// Holds one thread's zstd contexts in thread-local storage (pthread keys; contexts freed when the thread exits).
+final class ThreadContexts {
+  let cctx: OpaquePointer = ZSTD_createCCtx()
+  let dctx: OpaquePointer = ZSTD_createDCtx()
+  deinit {
+    ZSTD_freeCCtx(cctx)
+    ZSTD_freeDCtx(dctx)
+  }
+
+  private static let key: pthread_key_t = {
+    var k = pthread_key_t()
+    pthread_key_create(&k) { p in if let p { Unmanaged<ThreadContexts>.fromOpaque(p).release() } }
+    return k
+  }()
+
+  static var current: ThreadContexts {
+    if let p = pthread_getspecific(key) { return Unmanaged<ThreadContexts>.fromOpaque(p).takeUnretainedValue() }
+    let c = ThreadContexts()
+    _ = pthread_setspecific(key, Unmanaged.passRetained(c).toOpaque())
+    return c
+  }
+}

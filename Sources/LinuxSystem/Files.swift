@@ -1,0 +1,105 @@
+import Glibc
+
+/// Whole-file helpers built so that a crash at any instant leaves either the old file or the new one.
+public enum Files {
+  /// Writes `bytes` to `path` atomically: a unique temporary file in the same directory, fsync, rename,
+  /// then fsync of the directory so the rename itself survives a power cut.
+  public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+    let dir = dirname(of: path)
+    let tmp = "\(dir)/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+    let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
+    do {
+      try fd.write(bytes)
+      try fd.fsync()
+      fd.close()
+      _ = try syscall("rename", path: path) { Glibc.rename(tmp, path) }
+    } catch {
+      fd.close()
+      unlink(tmp)
+      throw error
+    }
+    fsyncDirectory(dir)
+  }
+
+  public static func fsyncDirectory(_ dir: String) {
+    let fd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+    if fd >= 0 {
+      Glibc.fsync(fd)
+      Glibc.close(fd)
+    }
+  }
+
+  public static func read(_ path: String) throws -> [UInt8] {
+    let fd = try FileDescriptor.open(path, O_RDONLY)
+    defer { fd.close() }
+    return try fd.readAll()
+  }
+
+  public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+  public static func isDirectory(_ path: String) -> Bool {
+    var st = stat()
+    return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+  }
+
+  /// Creates `path` and its missing parents, like `mkdir -p`.
+  public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
+    if isDirectory(path) { return }
+    let parent = dirname(of: path)
+    if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
+    if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+  }
+
+  /// The names in a directory, without "." and "..", in no particular order.
+  public static func list(_ path: String) throws -> [String] {
+    guard let d = opendir(path) else { throw SystemError("opendir", path: path) }
+    defer { closedir(d) }
+    var names: [String] = []
+    while let e = readdir(d) {
+      let name = withUnsafePointer(to: e.pointee.d_name) {
+        $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+      }
+      if name != "." && name != ".." { names.append(name) }
+    }
+    return names
+  }
+
+  /// Removes a file or a whole tree; missing paths are not an error.
+  public static func removeTree(_ path: String) {
+    var st = stat()
+    guard lstat(path, &st) == 0 else { return }
+    if (st.st_mode & S_IFMT) == S_IFDIR {
+      for name in (try? list(path)) ?? [] { removeTree(path + "/" + name) }
+      rmdir(path)
+    } else {
+      unlink(path)
+    }
+  }
+
+  public static func dirname(of path: String) -> String {
+    guard let slash = path.lastIndex(of: "/") else { return "." }
+    if slash == path.startIndex { return "/" }
+    return String(path[..<slash])
+  }
+}
+
+/// An advisory lock on a file (flock), shared or exclusive, released on `unlock` or process exit.
+public struct FileLock: Sendable {
+  public let fd: FileDescriptor
+
+  public static func acquire(_ path: String, exclusive: Bool, wait: Bool = true) throws -> FileLock? {
+    let fd = try FileDescriptor.open(path, O_RDWR | O_CREAT, mode: 0o644)
+    var op = exclusive ? LOCK_EX : LOCK_SH
+    if !wait { op |= LOCK_NB }
+    while flock(fd.raw, op) != 0 {
+      if errno == EINTR { continue }
+      let e = Errno.current
+      fd.close()
+      if e == .EAGAIN || e.rawValue == EWOULDBLOCK { return nil }
+      throw SystemError("flock", path: path, errno: e)
+    }
+    return FileLock(fd: fd)
+  }
+
+  public func unlock() { fd.close() }
+}
