@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
-BUILD_FLAGS := -c $(CONFIG) -Xswiftc -warnings-as-errors
+BUILD_FLAGS := -c $(CONFIG)
 BIN := $(shell [ -d .build ] && $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
 export LAZYFS_FIXTURES ?= /var/cache/lazyfs-fixtures
 

@@ -22,7 +22,8 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
-    .target(name: "LinuxSystem", swiftSettings: strict),
+    .target(name: "CLinux"),
+    .target(name: "LinuxSystem", dependencies: ["CLinux"], swiftSettings: strict),
     .target(name: "Codecs", dependencies: ["CZstd", "CZlib", "CCrypto", "LinuxSystem"], swiftSettings: strict),
     .target(name: "Archive", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
     .target(name: "ChunkStore", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
@@ -32,10 +33,14 @@ let package = Package(
       dependencies: ["Archive", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
 
+    .target(
+      name: "ImageExport", dependencies: ["Archive", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
+      swiftSettings: strict),
+
     .executableTarget(
       name: "lazyfs",
       dependencies: [
-        "ImageImport", "ChunkStore", "ImageIndex",
+        "ImageImport", "ImageExport", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -43,12 +48,12 @@ let package = Package(
     .executableTarget(name: "crun-fast", swiftSettings: strict),
 
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
-    .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs"], swiftSettings: strict),
+    .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem"], swiftSettings: strict),
     .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs"], swiftSettings: strict),
     .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs"], swiftSettings: strict),
     .testTarget(
       name: "ImageImportTests",
-      dependencies: ["ImageImport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem"],
+      dependencies: ["ImageImport", "ImageExport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
   ]
 )

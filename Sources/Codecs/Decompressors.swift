@@ -42,8 +42,12 @@ public final class GzipStream: ByteStream {
         }
         if memberEnded {
           // More bytes after a complete member: another member, or garbage.
-          if z.avail_in >= 1 && z.next_in[0] != 0x1f { throw CodecError("gzip: trailing garbage after the gzip stream") }
-          if z.avail_in >= 2 && z.next_in[1] != 0x8b { throw CodecError("gzip: trailing garbage after the gzip stream") }
+          if z.avail_in >= 1 && z.next_in[0] != 0x1f {
+            throw CodecError("gzip: trailing garbage after the gzip stream")
+          }
+          if z.avail_in >= 2 && z.next_in[1] != 0x8b {
+            throw CodecError("gzip: trailing garbage after the gzip stream")
+          }
           inflateReset(&z)
           memberEnded = false
         }
@@ -99,7 +103,9 @@ public final class ZstdStream: ByteStream {
         let r = ZSTD_decompressStream(dctx, &out, &inp)
         return (out.pos, inp.pos, r)
       }
-      if ZSTD_isError(hint) != 0 { throw CodecError("zstd: corrupt data (\(String(cString: ZSTD_getErrorName(hint))))") }
+      if ZSTD_isError(hint) != 0 {
+        throw CodecError("zstd: corrupt data (\(String(cString: ZSTD_getErrorName(hint))))")
+      }
       inPos = consumed
       lastHint = hint
       if produced > 0 { return produced }

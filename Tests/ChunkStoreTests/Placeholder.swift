@@ -1,2 +1,4 @@
+import ChunkStore
 import Testing
-@testable import ChunkStore
+
+@Test func moduleLoads() {}

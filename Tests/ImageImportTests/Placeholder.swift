@@ -1,2 +1,4 @@
+import ImageImport
 import Testing
-@testable import ImageImport
+
+@Test func moduleLoads() {}

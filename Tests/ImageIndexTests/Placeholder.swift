@@ -1,2 +1,4 @@
+import ImageIndex
 import Testing
-@testable import ImageIndex
+
+@Test func moduleLoads() {}

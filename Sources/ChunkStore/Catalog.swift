@@ -1,0 +1,75 @@
+import Codecs
+import Glibc
+import LinuxSystem
+
+/// Image indexes and names. The store keeps an index as an opaque, content-addressed file; what is inside
+/// (and so which chunks an image needs) is the business of `ImageIndex`.
+extension ChunkStore {
+  /// Stores an image index atomically; returns its digest, which is the image's digest.
+  @discardableResult
+  public func putIndex(_ bytes: [UInt8]) throws -> Digest {
+    let digest = Digest.of(bytes)
+    let path = "\(indexesDirectory)/\(digest.hex)"
+    if !Files.exists(path) { try Files.writeAtomically(path, bytes) }
+    return digest
+  }
+
+  /// The bytes of an image index, checked against its digest.
+  public func indexBytes(_ digest: Digest) throws -> [UInt8] {
+    let path = "\(indexesDirectory)/\(digest.hex)"
+    guard Files.exists(path) else { throw StoreError.unknownImage(digest.description) }
+    let bytes = try Files.read(path)
+    guard Digest.of(bytes) == digest else {
+      throw StoreError.corruptImageIndex(digest, reason: "content does not match digest")
+    }
+    return bytes
+  }
+
+  public func indexPath(_ digest: Digest) -> String { "\(indexesDirectory)/\(digest.hex)" }
+
+  /// Every image index in the store.
+  public func imageDigests() throws -> [Digest] {
+    try Files.list(indexesDirectory).compactMap { Digest(hex: $0) }.sorted()
+  }
+
+  /// Names are path-like (`debian:bookworm`, `team/app:1.2`) but never escape `names/`.
+  public static func validName(_ name: String) -> Bool {
+    guard !name.isEmpty, name.utf8.count <= 200, !name.hasPrefix("/"), !name.hasSuffix("/") else { return false }
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:/@")
+    return name.allSatisfy(allowed.contains)
+      && !name.split(separator: "/").contains { $0 == "." || $0 == ".." || $0.isEmpty }
+  }
+
+  private func namePath(_ name: String) -> String {
+    // '/' in a name becomes '%2F' so that every name is one file.
+    namesDirectory + "/" + name.replacing("/", with: "%2F")
+  }
+
+  public func setName(_ name: String, to digest: Digest) throws {
+    guard Self.validName(name) else { throw StoreError.invalidName(name) }
+    try Files.writeAtomically(namePath(name), Array("\(digest)\n".utf8))
+  }
+
+  public func removeName(_ name: String) { unlink(namePath(name)) }
+
+  /// Every name with the image it points to.
+  public func names() throws -> [(name: String, digest: Digest)] {
+    try Files.list(namesDirectory).filter { !$0.hasPrefix(".tmp-") }.compactMap { file in
+      let text = String(decoding: try Files.read(namesDirectory + "/" + file), as: UTF8.self)
+      guard let d = Digest(hex: text.hasSuffix("\n") ? text.dropLast() : Substring(text)) else { return nil }
+      return (file.replacing("%2F", with: "/"), d)
+    }.sorted { $0.name < $1.name }
+  }
+
+  /// Resolves an image reference: a name, a full digest, or a unique prefix of one (with or without `sha256:`).
+  public func resolve(_ reference: String) throws -> Digest {
+    if Self.validName(reference), let hit = try names().first(where: { $0.name == reference }) { return hit.digest }
+    var hex = Substring(reference)
+    if hex.hasPrefix("sha256:") { hex = hex.dropFirst(7) }
+    guard !hex.isEmpty, hex.allSatisfy(\.isHexDigit) else { throw StoreError.unknownImage(reference) }
+    let matches = try imageDigests().filter { $0.hex.hasPrefix(hex.lowercased()) }
+    if matches.count == 1 { return matches[0] }
+    if matches.isEmpty { throw StoreError.unknownImage(reference) }
+    throw StoreError.ambiguousImage(reference, candidates: matches.map(\.description))
+  }
+}

@@ -1,0 +1,151 @@
+import Codecs
+import Glibc
+import LinuxSystem
+import Synchronization
+
+/// A content-addressed, deduplicating, compressed store of chunks, plus the image indexes and names that
+/// refer to them. See `StoreLayout` for the files and why they are laid out so.
+///
+/// Opening a store reads every committed pack index into one hash table (64 bytes a chunk on disk,
+/// about 80 in memory): a lookup is then one hash probe, whatever the number of packs.
+public final class ChunkStore: @unchecked Sendable {
+  public let root: String
+  /// Pack IDs by their number in `ChunkLocation.pack`.
+  public private(set) var packIDs: [Digest] = []
+  private var locations: [Digest: ChunkLocation] = [:]
+  private let packFiles = Mutex<[UInt32: FileDescriptor]>([:])
+  private let blocks = BlockCache(capacity: 16)
+
+  public var packsDirectory: String { root + "/packs" }
+  public var tmpDirectory: String { root + "/tmp" }
+  public var indexesDirectory: String { root + "/indexes" }
+  public var namesDirectory: String { root + "/names" }
+
+  /// Opens the store at `root`, creating it when `create` is set and nothing is there.
+  public init(root: String, create: Bool = false) throws {
+    self.root = root
+    let layout = root + "/layout"
+    if !Files.exists(layout) {
+      guard create else {
+        throw StoreError.notAStore(path: root, reason: Files.exists(root) ? "no layout file" : "no such directory")
+      }
+      for dir in [root, packsDirectory, tmpDirectory, indexesDirectory, namesDirectory] {
+        try Files.makeDirectories(dir, mode: 0o700)
+      }
+      try Files.writeAtomically(layout, Array("lazyfs-store \(StoreLayout.version)\n".utf8))
+    }
+    let text = String(decoding: try Files.read(layout), as: UTF8.self)
+    guard text == "lazyfs-store \(StoreLayout.version)\n" else {
+      throw StoreError.notAStore(
+        path: root, reason: "layout \"\(text.prefix(40))\" is not version \(StoreLayout.version)")
+    }
+    try reloadPacks()
+  }
+
+  deinit { packFiles.withLock { for fd in $0.values { fd.close() } } }
+
+  /// The IDs of the committed packs on disk: those with an .idx (a .pack alone is an interrupted write).
+  public func committedPackIDs() throws -> [Digest] {
+    try Files.list(packsDirectory).compactMap { name in
+      name.hasSuffix(".idx") ? Digest(hex: name.dropLast(4)) : nil
+    }.sorted()
+  }
+
+  /// Reads every committed pack index again (after an import or gc in this or another process).
+  public func reloadPacks() throws {
+    var ids: [Digest] = []
+    var table: [Digest: ChunkLocation] = [:]
+    for id in try committedPackIDs() {
+      let path = "\(packsDirectory)/\(id.hex).idx"
+      guard let entries = PackIndexRecord.parse(try Files.read(path), pack: UInt32(ids.count)) else {
+        throw StoreError.corruptPackIndex(path: path)
+      }
+      ids.append(id)
+      table.reserveCapacity(table.count + entries.count)
+      for (d, l) in entries where table[d] == nil { table[d] = l }
+    }
+    packFiles.withLock {
+      for fd in $0.values { fd.close() }; $0 = [:]
+    }
+    blocks.clear()
+    packIDs = ids
+    locations = table
+  }
+
+  public var chunkCount: Int { locations.count }
+  public func contains(_ digest: Digest) -> Bool { locations[digest] != nil }
+  public func location(of digest: Digest) -> ChunkLocation? { locations[digest] }
+  public var allChunks: Dictionary<Digest, ChunkLocation>.Keys { locations.keys }
+
+  func packFile(_ pack: UInt32) throws -> FileDescriptor {
+    try packFiles.withLock { files in
+      if let fd = files[pack] { return fd }
+      let fd = try FileDescriptor.open("\(packsDirectory)/\(packIDs[Int(pack)].hex).pack", O_RDONLY)
+      files[pack] = fd
+      return fd
+    }
+  }
+
+  /// Reads and decompresses the block holding `loc`, checking nothing yet (callers check chunk digests).
+  func readBlock(_ loc: ChunkLocation) throws -> [UInt8] {
+    let key = BlockCache.Key(pack: loc.pack, offset: loc.blockOffset)
+    if let cached = blocks.get(key) { return cached }
+    let fd = try packFile(loc.pack)
+    var stored = [UInt8](repeating: 0, count: Int(loc.blockStoredLength))
+    let n = try stored.withUnsafeMutableBytes { try fd.pread(into: $0, at: Int64(loc.blockOffset)) }
+    let packName = packIDs[Int(loc.pack)].hex
+    guard n == stored.count else {
+      throw StoreError.corruptChunk(
+        Digest.of([]), pack: packName, reason: "pack is truncated at offset \(loc.blockOffset)")
+    }
+    var block = stored
+    if loc.compressed {
+      block = [UInt8](repeating: 0, count: Int(loc.blockRawLength))
+      do {
+        try stored.withUnsafeBytes { s in try block.withUnsafeMutableBytes { try Zstd.decompress(s, into: $0) } }
+      } catch {
+        throw StoreError.corruptChunk(Digest.of([]), pack: packName, reason: "\(error) at offset \(loc.blockOffset)")
+      }
+    }
+    blocks.put(key, block)
+    return block
+  }
+
+  /// The bytes of a chunk, checked against its digest: corrupt bytes are never returned.
+  public func read(_ digest: Digest) throws -> [UInt8] {
+    guard let loc = locations[digest] else { throw StoreError.missingChunk(digest) }
+    let block: [UInt8]
+    do { block = try readBlock(loc) } catch StoreError.corruptChunk(_, let pack, let reason) {
+      throw StoreError.corruptChunk(digest, pack: pack, reason: reason)
+    }
+    let start = Int(loc.offsetInBlock)
+    let end = start + Int(loc.length)
+    guard end <= block.count else {
+      throw StoreError.corruptChunk(digest, pack: packIDs[Int(loc.pack)].hex, reason: "chunk lies outside its block")
+    }
+    let chunk = Array(block[start..<end])
+    guard Digest.of(chunk) == digest else {
+      throw StoreError.corruptChunk(digest, pack: packIDs[Int(loc.pack)].hex, reason: "content does not match digest")
+    }
+    return chunk
+  }
+}
+
+/// A few recently decompressed blocks: neighbouring small files share a block, and are usually read together.
+final class BlockCache: Sendable {
+  struct Key: Hashable { var pack: UInt32; var offset: UInt64 }
+  private let state = Mutex<(entries: [Key: [UInt8]], order: [Key])>(([:], []))
+  let capacity: Int
+  init(capacity: Int) { self.capacity = capacity }
+
+  func get(_ key: Key) -> [UInt8]? { state.withLock { $0.entries[key] } }
+
+  func put(_ key: Key, _ block: [UInt8]) {
+    state.withLock { s in
+      if s.entries.updateValue(block, forKey: key) == nil { s.order.append(key) }
+      if s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }
+    }
+  }
+
+  func clear() { state.withLock { $0 = ([:], []) } }
+}

@@ -1,0 +1,105 @@
+import Codecs
+
+/// The on-disk layout of a store, version 1.
+///
+/// ```
+/// ROOT/layout              "lazyfs-store 1\n": refuses to open a store of another version
+/// ROOT/lock                flock(2): imports hold it shared, gc exclusive (gc never races an import)
+/// ROOT/packs/ID.pack       "LZPACK01", then zstd frames (or raw blocks) back to back
+/// ROOT/packs/ID.idx        the pack's chunk table (below); ID = hex SHA-256 of the .idx bytes
+/// ROOT/indexes/HEX         image indexes, content addressed (HEX = SHA-256 of the file = the image digest)
+/// ROOT/names/NAME          "sha256:HEX\n": a human name for an image
+/// ROOT/tmp/                files being written; never read, removed by gc
+/// ```
+///
+/// Why packs: a store of millions of chunks as millions of files is slow to write (a create, a write and a
+/// rename per chunk), slow to fsck (a directory walk) and slow to publish (a request per file). Packs hold
+/// many chunks in one append-only file, and a sorted fixed-width index finds any chunk by binary search.
+///
+/// Why blocks: small files compress badly alone. New chunks that are small are grouped, in the order the
+/// import met them (neighbours in a directory, usually read together), into a block of up to `blockTarget`
+/// bytes compressed as one zstd frame. A chunk is then (block, offset in block, length). Reading a small
+/// file decompresses at most one block; compression approaches that of a whole-tar stream.
+///
+/// Crash safety: a pack and its index are written under tmp/, fsynced, then renamed into packs/ (the .pack
+/// first, the .idx last). An .idx in packs/ is the commit point: a .pack without one is garbage from a crash,
+/// ignored by readers and verify, and removed by gc. An image index is written only after every pack it
+/// uses is committed, and a name only after its index.
+public enum StoreLayout {
+  public static let version = 1
+  public static let packMagic: [UInt8] = Array("LZPACK01".utf8)
+  public static let indexMagic: [UInt8] = Array("LZIDX001".utf8)
+  /// New chunks smaller than this are grouped into blocks of about this size.
+  public static let blockTarget = 128 << 10
+  /// A pack is closed and a new one begun past this size; bounds gc's repacking work.
+  public static let packTarget: Int64 = 256 << 20
+}
+
+/// Where a chunk lives: which pack, which block, and where in the decompressed block.
+public struct ChunkLocation: Sendable, Equatable {
+  public var pack: UInt32
+  public var blockOffset: UInt64
+  public var blockStoredLength: UInt32
+  public var blockRawLength: UInt32
+  public var offsetInBlock: UInt32
+  public var length: UInt32
+  public var compressed: Bool
+}
+
+/// One fixed-width (64-byte, little-endian) record of a pack index, sorted by digest:
+/// digest[32] blockOffset u64 blockStored u32 blockRaw u32 offsetInBlock u32 length u32 flags u32 reserved u32.
+/// The file is `indexMagic`, a u64 record count, the records, and a SHA-256 of all that before it.
+enum PackIndexRecord {
+  static let size = 64
+  static let flagCompressed: UInt32 = 1
+
+  static func encode(_ d: Digest, _ l: ChunkLocation, into p: UnsafeMutableRawPointer) {
+    d.write(to: p)
+    p.storeBytes(of: l.blockOffset.littleEndian, toByteOffset: 32, as: UInt64.self)
+    p.storeBytes(of: l.blockStoredLength.littleEndian, toByteOffset: 40, as: UInt32.self)
+    p.storeBytes(of: l.blockRawLength.littleEndian, toByteOffset: 44, as: UInt32.self)
+    p.storeBytes(of: l.offsetInBlock.littleEndian, toByteOffset: 48, as: UInt32.self)
+    p.storeBytes(of: l.length.littleEndian, toByteOffset: 52, as: UInt32.self)
+    p.storeBytes(of: (l.compressed ? flagCompressed : 0).littleEndian, toByteOffset: 56, as: UInt32.self)
+    p.storeBytes(of: UInt32(0), toByteOffset: 60, as: UInt32.self)
+  }
+
+  static func decode(_ p: UnsafeRawPointer, pack: UInt32) -> (Digest, ChunkLocation) {
+    let d = Digest(bytes: UnsafeRawBufferPointer(start: p, count: 32))
+    func u32(_ o: Int) -> UInt32 { UInt32(littleEndian: p.loadUnaligned(fromByteOffset: o, as: UInt32.self)) }
+    let loc = ChunkLocation(
+      pack: pack,
+      blockOffset: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 32, as: UInt64.self)),
+      blockStoredLength: u32(40), blockRawLength: u32(44), offsetInBlock: u32(48), length: u32(52),
+      compressed: u32(56) & flagCompressed != 0)
+    return (d, loc)
+  }
+
+  /// Serialises a pack's chunk table; returns the file bytes and the pack ID (the digest of those bytes).
+  static func serialize(_ entries: [(Digest, ChunkLocation)]) -> (bytes: [UInt8], id: Digest) {
+    let sorted = entries.sorted { $0.0 < $1.0 }
+    let headerSize = 16
+    var bytes = [UInt8](repeating: 0, count: headerSize + sorted.count * size + 32)
+    bytes.withUnsafeMutableBytes { b in
+      b.copyBytes(from: StoreLayout.indexMagic)
+      b.storeBytes(of: UInt64(sorted.count).littleEndian, toByteOffset: 8, as: UInt64.self)
+      for (i, (d, l)) in sorted.enumerated() { encode(d, l, into: b.baseAddress! + headerSize + i * size) }
+      let body = UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 32)])
+      Digest.of(body).write(to: b.baseAddress! + b.count - 32)
+    }
+    return (bytes, Digest.of(bytes))
+  }
+
+  /// Parses a pack index, checking its magic, its length and its own checksum.
+  static func parse(_ bytes: [UInt8], pack: UInt32) -> [(Digest, ChunkLocation)]? {
+    guard bytes.count >= 48, Array(bytes[0..<8]) == StoreLayout.indexMagic else { return nil }
+    return bytes.withUnsafeBytes { b -> [(Digest, ChunkLocation)]? in
+      let count = Int(UInt64(littleEndian: b.loadUnaligned(fromByteOffset: 8, as: UInt64.self)))
+      guard count <= (bytes.count - 48) / size, 16 + count * size + 32 == bytes.count else { return nil }
+      let body = UnsafeRawBufferPointer(rebasing: b[0..<(b.count - 32)])
+      let sum = Digest(bytes: UnsafeRawBufferPointer(rebasing: b[(b.count - 32)...]))
+      guard Digest.of(body) == sum else { return nil }
+      return (0..<count).map { decode(b.baseAddress! + 16 + $0 * size, pack: pack) }
+    }
+  }
+}

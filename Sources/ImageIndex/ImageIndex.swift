@@ -1,0 +1,225 @@
+import Codecs
+import Glibc
+import LinuxSystem
+
+/// A read-only view of an image index (see `IndexFormat`), memory-mapped or in memory.
+///
+/// Opening checks the header and that every section lies inside the file; nothing else is read until asked
+/// for, so opening a 100,000-file image costs the same as opening a 10-file one. Entry numbers are stable:
+/// they are the kernel's inode numbers minus one.
+public final class ImageIndex: @unchecked Sendable {
+  private let base: UnsafeRawPointer
+  private let length: Int
+  private let unmap: Bool
+  private let owned: [UInt8]?
+
+  public let count: Int
+  public let chunkCount: Int
+  public let extentCount: Int
+  private let entriesOffset: Int
+  private let extentsOffset: Int
+  private let chunksOffset: Int
+  private let stringsOffset: Int
+  private let configRange: Range<Int>
+
+  /// Maps the index file at `path`. With `expect`, also checks the file's SHA-256 (reads it once).
+  public convenience init(path: String, expect: Digest? = nil) throws {
+    let fd = try FileDescriptor.open(path, O_RDONLY)
+    defer { fd.close() }
+    let size = Int(try fd.size())
+    guard size >= IndexFormat.headerSize else { throw IndexError("\(path): too short to be an image index") }
+    guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd.raw, 0), p != MAP_FAILED else {
+      throw SystemError("mmap", path: path)
+    }
+    try self.init(base: UnsafeRawPointer(p), length: size, unmap: true, owned: nil)
+    if let expect, Digest.of(UnsafeRawBufferPointer(start: base, count: length)) != expect {
+      throw IndexError("\(path): content does not match digest \(expect)")
+    }
+  }
+
+  /// Reads an index held in memory.
+  public convenience init(bytes: [UInt8]) throws {
+    guard bytes.count >= IndexFormat.headerSize else { throw IndexError("too short to be an image index") }
+    let p = bytes.withUnsafeBytes { $0.baseAddress! }
+    try self.init(base: p, length: bytes.count, unmap: false, owned: bytes)
+  }
+
+  private init(base: UnsafeRawPointer, length: Int, unmap: Bool, owned: [UInt8]?) throws {
+    self.owned = owned
+    // An array's storage does not move while the array is alive and unmodified; `owned` keeps it alive.
+    self.base = owned.map { $0.withUnsafeBytes { $0.baseAddress! } } ?? base
+    self.length = length
+    self.unmap = unmap
+    let b = self.base
+    func u32(_ o: Int) -> Int { Int(UInt32(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt32.self))) }
+    func u64(_ o: Int) -> Int {
+      Int(truncatingIfNeeded: UInt64(littleEndian: b.loadUnaligned(fromByteOffset: o, as: UInt64.self)))
+    }
+    count = u32(8)
+    chunkCount = u32(12)
+    extentCount = u64(16)
+    entriesOffset = u64(24)
+    extentsOffset = u64(32)
+    chunksOffset = u64(40)
+    stringsOffset = u64(48)
+    configRange = (u64(48) + u32(56))..<(u64(48) + u32(56) + u32(60))
+    let magicOK = IndexFormat.magic.withUnsafeBytes { memcmp($0.baseAddress!, b, 8) == 0 }
+    let sane =
+      magicOK && count >= 1 && extentCount >= 0 && entriesOffset == IndexFormat.headerSize
+      && extentsOffset == entriesOffset + count * IndexFormat.entrySize
+      && chunksOffset == extentsOffset + extentCount * IndexFormat.extentSize
+      && stringsOffset == chunksOffset + chunkCount * IndexFormat.chunkSize
+      && stringsOffset <= length && configRange.lowerBound >= stringsOffset && configRange.upperBound <= length
+    if !sane {
+      if unmap { munmap(UnsafeMutableRawPointer(mutating: base), length) }
+      throw IndexError("not an image index, or a corrupt one (bad magic or section bounds)")
+    }
+  }
+
+  deinit { if unmap { munmap(UnsafeMutableRawPointer(mutating: base), length) } }
+
+  // MARK: Records
+
+  @inline(__always) private func e32(_ i: Int, _ o: Int) -> UInt32 {
+    UInt32(
+      littleEndian: base.loadUnaligned(fromByteOffset: entriesOffset + i * IndexFormat.entrySize + o, as: UInt32.self))
+  }
+  @inline(__always) private func e64(_ i: Int, _ o: Int) -> UInt64 {
+    UInt64(
+      littleEndian: base.loadUnaligned(fromByteOffset: entriesOffset + i * IndexFormat.entrySize + o, as: UInt64.self))
+  }
+
+  /// A byte range of the strings section, clamped to the file.
+  private func strings(_ offset: UInt64, _ count: Int) -> UnsafeRawBufferPointer {
+    let start = min(stringsOffset + Int(truncatingIfNeeded: offset), length)
+    return UnsafeRawBufferPointer(start: base + start, count: max(0, min(count, length - start)))
+  }
+
+  public func attributes(_ i: Int) -> EntryAttributes {
+    EntryAttributes(
+      mode: e32(i, 0), uid: e32(i, 4), gid: e32(i, 8), size: Int64(bitPattern: e64(i, 16)),
+      mtimeSeconds: Int64(bitPattern: e64(i, 24)), mtimeNanoseconds: e32(i, 32), rdev: e64(i, 72))
+  }
+
+  public func nlink(_ i: Int) -> UInt32 { e32(i, 12) }
+  public func parent(_ i: Int) -> Int { Int(e32(i, 36)) }
+  /// The entry number of the first name of `i`'s hardlink group (`i` itself when it has one name).
+  public func inode(_ i: Int) -> Int { Int(e32(i, 52)) }
+  public func type(_ i: Int) -> FileType? { FileType(mode: e32(i, 0)) }
+
+  public func nameBytes(_ i: Int) -> UnsafeRawBufferPointer { strings(e64(i, 40), Int(e32(i, 48))) }
+  public func name(_ i: Int) -> String { String(decoding: nameBytes(i), as: UTF8.self) }
+
+  /// The entry numbers of a directory's children, in name order (empty for anything else).
+  public func children(_ i: Int) -> Range<Int> {
+    guard type(i) == .directory else { return 0..<0 }
+    let first = min(Int(e64(i, 56)), count)
+    return first..<min(first + Int(e64(i, 64)), count)
+  }
+
+  /// Finds `name` in directory `dir` by binary search.
+  public func lookup(_ name: some StringProtocol, in dir: Int) -> Int? {
+    var key = Array(name.utf8)
+    return key.withUnsafeMutableBytes { k -> Int? in
+      var range = children(dir)
+      while !range.isEmpty {
+        let mid = range.lowerBound + range.count / 2
+        let n = nameBytes(mid)
+        var c = memcmp(n.baseAddress!, k.baseAddress!, min(n.count, k.count))
+        if c == 0 { c = n.count < k.count ? -1 : (n.count > k.count ? 1 : 0) }
+        if c == 0 { return mid }
+        range = c < 0 ? (mid + 1)..<range.upperBound : range.lowerBound..<mid
+      }
+      return nil
+    }
+  }
+
+  /// Finds a path relative to the root ("" or "/" is the root); symlinks are not followed.
+  public func lookup(path: String) -> Int? {
+    var at = 0
+    for component in path.split(separator: "/") where component != "." {
+      guard let next = lookup(component, in: at) else { return nil }
+      at = next
+    }
+    return at
+  }
+
+  /// The path of entry `i` from the root, without a leading slash ("" for the root).
+  public func path(of i: Int) -> String {
+    var parts: [String] = []
+    var at = i
+    while at != 0 && parts.count <= count {
+      parts.append(name(at))
+      at = parent(at)
+    }
+    return parts.reversed().joined(separator: "/")
+  }
+
+  public func symlinkTarget(_ i: Int) -> String {
+    guard type(i) == .symlink else { return "" }
+    return String(decoding: strings(e64(i, 56), Int(e64(i, 64))), as: UTF8.self)
+  }
+
+  /// The extent numbers of a regular file, in file order.
+  public func extents(_ i: Int) -> Range<Int> {
+    guard type(i) == .regular else { return 0..<0 }
+    let first = min(Int(e64(i, 56)), extentCount)
+    return first..<min(first + Int(e64(i, 64)), extentCount)
+  }
+
+  public func extent(_ k: Int) -> Extent {
+    let p = base + extentsOffset + k * IndexFormat.extentSize
+    let number = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+    return Extent(
+      offset: Int64(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))),
+      chunk: chunk(min(number, max(chunkCount - 1, 0))),
+      length: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
+  }
+
+  /// The number of the extent holding byte `offset` of file `i` (binary search), if any.
+  public func extent(of i: Int, at offset: Int64) -> Int? {
+    var range = extents(i)
+    while !range.isEmpty {
+      let mid = range.lowerBound + range.count / 2
+      let x = extent(mid)
+      if offset < x.offset {
+        range = range.lowerBound..<mid
+      } else if offset >= x.offset + Int64(x.length) {
+        range = (mid + 1)..<range.upperBound
+      } else {
+        return mid
+      }
+    }
+    return nil
+  }
+
+  public func chunk(_ n: Int) -> Digest {
+    Digest(bytes: UnsafeRawBufferPointer(start: base + chunksOffset + n * IndexFormat.chunkSize, count: 32))
+  }
+
+  /// Every distinct chunk the image uses.
+  public var chunks: [Digest] { (0..<chunkCount).map(chunk) }
+
+  public func xattrs(_ i: Int) -> [(name: String, value: [UInt8])] {
+    let blob = strings(e64(i, 80), Int(e32(i, 88)))
+    var out: [(String, [UInt8])] = []
+    var at = 0
+    while at + 8 <= blob.count {
+      let n = Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+      let v = Int(UInt32(littleEndian: blob.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)))
+      guard at + 8 + n + v <= blob.count else { break }
+      out.append(
+        (
+          String(decoding: UnsafeRawBufferPointer(rebasing: blob[(at + 8)..<(at + 8 + n)]), as: UTF8.self),
+          Array(blob[(at + 8 + n)..<(at + 8 + n + v)])
+        ))
+      at += 8 + n + v
+    }
+    return out
+  }
+
+  /// The image's configuration (the OCI config JSON, when the source had one).
+  public var config: [UInt8] {
+    Array(UnsafeRawBufferPointer(start: base + configRange.lowerBound, count: configRange.count))
+  }
+}

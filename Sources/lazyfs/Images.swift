@@ -1,0 +1,45 @@
+import ArgumentParser
+import ChunkStore
+import ImageIndex
+
+struct Images: ParsableCommand {
+  static let configuration = CommandConfiguration(abstract: "List the images in the store, with their names.")
+  @OptionGroup var storeOptions: StoreOptions
+  @Flag(help: "Print JSON.") var json = false
+
+  struct Row: Encodable {
+    var digest: String
+    var names: [String]
+    var files: Int
+    var bytes: Int64
+  }
+
+  func run() throws {
+    try guarded("images") {
+      let store = try storeOptions.open()
+      let names = try store.names()
+      var rows: [Row] = []
+      for d in try store.imageDigests() {
+        let index = try ImageIndex(path: store.indexPath(d))
+        var files = 0
+        var bytes: Int64 = 0
+        for i in 0..<index.count where index.type(i) == .regular && index.inode(i) == i {
+          files += 1
+          bytes += index.attributes(i).size
+        }
+        rows.append(
+          Row(digest: d.description, names: names.filter { $0.digest == d }.map(\.name), files: files, bytes: bytes))
+      }
+      if json { return try printJSON(rows) }
+      print("DIGEST                  FILES        SIZE  NAMES")
+      for r in rows {
+        let short = String(r.digest.prefix(7 + 16))
+        let files = String(r.files)
+        let size = humanBytes(r.bytes)
+        print(
+          short + " " + String(repeating: " ", count: max(0, 6 - files.count)) + files + "  "
+            + String(repeating: " ", count: max(0, 10 - size.count)) + size + "  " + r.names.joined(separator: ", "))
+      }
+    }
+  }
+}

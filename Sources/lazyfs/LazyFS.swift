@@ -1,0 +1,72 @@
+import ArgumentParser
+import ChunkStore
+import Codecs
+import FoundationEssentials
+import Glibc
+import ImageIndex
+
+@main
+struct LazyFSCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "lazyfs",
+    abstract: "A content-addressed image store and lazily loaded container root filesystem.",
+    version: "lazyfs 0.1.0",
+    subcommands: [Import.self, Images.self, Inspect.self, Export.self, Verify.self, GC.self])
+}
+
+/// Options every verb that touches a store takes.
+struct StoreOptions: ParsableArguments {
+  @Option(help: "The store directory (default: $LAZYFS_STORE, else /var/lib/lazyfs).")
+  var store: String?
+
+  var path: String {
+    if let store { return store }
+    if let env = getenv("LAZYFS_STORE"), env.pointee != 0 { return String(cString: env) }
+    return "/var/lib/lazyfs"
+  }
+
+  func open(create: Bool = false) throws -> ChunkStore { try ChunkStore(root: path, create: create) }
+}
+
+/// Runs a verb's body; an error becomes one line on stderr, `lazyfs VERB: what went wrong`, and exit status 1.
+func guarded(_ verb: String, _ body: () throws -> Void) throws {
+  do { try body() } catch let e as ExitCode { throw e } catch {
+    printError("lazyfs \(verb): \(error)")
+    throw ExitCode(1)
+  }
+}
+
+func printError(_ line: String) {
+  let text = line + "\n"
+  _ = text.withCString { write(2, $0, strlen($0)) }
+}
+
+/// Prints an Encodable as one JSON document with sorted keys.
+func printJSON(_ value: some Encodable) throws {
+  let encoder = JSONEncoder()
+  encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
+  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+}
+
+/// "1.5 GiB" and so on.
+func humanBytes(_ n: Int64) -> String {
+  let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+  var v = Double(n)
+  var u = 0
+  while v >= 1024 && u < units.count - 1 {
+    v /= 1024
+    u += 1
+  }
+  return u == 0 ? "\(n) B" : String(format1(v)) + " " + units[u]
+}
+
+func format1(_ v: Double) -> String {
+  let tenths = Int((v * 10).rounded())
+  return "\(tenths / 10).\(tenths % 10)"
+}
+
+/// Opens the index of the image `reference` names.
+func openImage(_ store: ChunkStore, _ reference: String) throws -> (Digest, ImageIndex) {
+  let digest = try store.resolve(reference)
+  return (digest, try ImageIndex(path: store.indexPath(digest), expect: digest))
+}
