@@ -159,16 +159,12 @@ public final class StoreWriter: @unchecked Sendable {
     }
     var i = 0
     while i < fresh.count {
-      // A block: one large chunk alone, or consecutive small ones up to blockTarget bytes.
+      // A block: consecutive new chunks until it holds blockTarget bytes.
       var j = i + 1
       var raw = fresh[i].length
-      if raw < StoreLayout.blockTarget / 2 {
-        while j < fresh.count && fresh[j].length < StoreLayout.blockTarget / 2
-          && raw + fresh[j].length <= StoreLayout.blockTarget
-        {
-          raw += fresh[j].length
-          j += 1
-        }
+      while j < fresh.count && raw < StoreLayout.blockTarget {
+        raw += fresh[j].length
+        j += 1
       }
       var block = [UInt8]()
       block.reserveCapacity(raw)

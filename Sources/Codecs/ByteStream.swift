@@ -94,14 +94,20 @@ public enum Compression: String, Sendable {
 
   /// Wraps `stream` in the right decompressor after peeking at its first bytes.
   public static func decompressing(_ stream: ByteStream) throws -> ByteStream {
+    try detecting(stream).stream
+  }
+
+  /// Like `decompressing`, and says which compression it found.
+  public static func detecting(_ stream: ByteStream) throws -> (stream: ByteStream, compression: Compression) {
     var head = [UInt8](repeating: 0, count: 4)
     let n = try head.withUnsafeMutableBytes { try stream.readFully(into: $0) }
     head.removeLast(4 - n)
     let replay = PrefixedStream(prefix: head, inner: stream)
-    switch detect(head) {
-    case .none: return replay
-    case .gzip: return GzipStream(replay)
-    case .zstd: return ZstdStream(replay)
+    let compression = detect(head)
+    switch compression {
+    case .none: return (replay, compression)
+    case .gzip: return (GzipStream(replay), compression)
+    case .zstd: return (ZstdStream(replay), compression)
     }
   }
 }

@@ -5,65 +5,64 @@ import CZstd
 /// anything else after the last member, or a member cut short, is an error rather than silently ignored.
 public final class GzipStream: ByteStream {
   private let inner: ByteStream
-  private var z = z_stream()
-  private var input = [UInt8](repeating: 0, count: 1 << 17)
+  // zlib keeps a back pointer to its z_stream, so it lives at a fixed address, as does the input buffer
+  // that next_in points into between calls.
+  private let z = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+  private let input = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 17, alignment: 16)
   private var finished = false
   private var memberEnded = false
 
   public init(_ inner: ByteStream) {
     self.inner = inner
+    z.initialize(to: z_stream())
     // 15 + 16: a gzip header and trailer are required (a raw zlib stream is not a gzip layer).
-    let rc = inflateInit2_(&z, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+    let rc = inflateInit2_(z, 15 + 16, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
     precondition(rc == Z_OK, "inflateInit2 failed: \(rc)")
   }
 
-  deinit { inflateEnd(&z) }
-
-  private func refill() throws -> Bool {
-    let n = try input.withUnsafeMutableBytes { try inner.read(into: $0) }
-    z.avail_in = UInt32(n)
-    return n > 0
+  deinit {
+    inflateEnd(z)
+    z.deallocate()
+    input.deallocate()
   }
 
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     if finished || buffer.count == 0 { return 0 }
-    return try input.withUnsafeMutableBufferPointer { inBuf in
-      while true {
-        if z.avail_in == 0 {
-          z.next_in = inBuf.baseAddress
-          if try !refill() {
-            if memberEnded {
-              finished = true
-              return 0
-            }
-            throw CodecError("gzip: stream truncated (ends inside a compressed member)")
+    while true {
+      if z.pointee.avail_in == 0 {
+        let n = try inner.read(into: input)
+        if n == 0 {
+          if memberEnded {
+            finished = true
+            return 0
           }
-          z.next_in = inBuf.baseAddress
+          throw CodecError("gzip: stream truncated (ends inside a compressed member)")
         }
-        if memberEnded {
-          // More bytes after a complete member: another member, or garbage.
-          if z.avail_in >= 1 && z.next_in[0] != 0x1f {
-            throw CodecError("gzip: trailing garbage after the gzip stream")
-          }
-          if z.avail_in >= 2 && z.next_in[1] != 0x8b {
-            throw CodecError("gzip: trailing garbage after the gzip stream")
-          }
-          inflateReset(&z)
-          memberEnded = false
-        }
-        z.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
-        z.avail_out = UInt32(buffer.count)
-        let rc = inflate(&z, Z_NO_FLUSH)
-        let produced = buffer.count - Int(z.avail_out)
-        switch rc {
-        case Z_STREAM_END: memberEnded = true
-        case Z_OK, Z_BUF_ERROR: break
-        default:
-          let msg = z.msg.map { String(cString: $0) } ?? "error \(rc)"
-          throw CodecError("gzip: corrupt data (\(msg))")
-        }
-        if produced > 0 { return produced }
+        z.pointee.next_in = input.baseAddress!.assumingMemoryBound(to: Bytef.self)
+        z.pointee.avail_in = UInt32(n)
       }
+      if memberEnded {
+        // More bytes after a complete member: another member, or garbage.
+        let next = z.pointee.next_in!
+        let available = z.pointee.avail_in
+        if available >= 1 && next[0] != 0x1f || available >= 2 && next[1] != 0x8b {
+          throw CodecError("gzip: trailing garbage after the gzip stream")
+        }
+        inflateReset(z)
+        memberEnded = false
+      }
+      z.pointee.next_out = buffer.baseAddress!.assumingMemoryBound(to: Bytef.self)
+      z.pointee.avail_out = UInt32(buffer.count)
+      let rc = inflate(z, Z_NO_FLUSH)
+      let produced = buffer.count - Int(z.pointee.avail_out)
+      switch rc {
+      case Z_STREAM_END: memberEnded = true
+      case Z_OK, Z_BUF_ERROR: break
+      default:
+        let msg = z.pointee.msg.map { String(cString: $0) } ?? "error \(rc)"
+        throw CodecError("gzip: corrupt data (\(msg))")
+      }
+      if produced > 0 { return produced }
     }
   }
 }

@@ -28,12 +28,9 @@ final class Flattener {
     root = TreeNode(attributes: rootAttributes ?? EntryAttributes(mode: FileType.directory.rawValue | 0o755))
   }
 
-  /// Applies every entry of one layer.
-  func apply(_ reader: TarReader, whiteouts: Bool) throws {
+  /// Starts a new layer: an opaque whiteout keeps only what the current layer created.
+  func beginLayer() {
     createdThisLayer.removeAll(keepingCapacity: true)
-    while let header = try reader.next() {
-      try add(header, whiteouts: whiteouts) { try reader.read(into: $0) }
-    }
   }
 
   /// Adds one entry; `content` supplies a regular file's data.

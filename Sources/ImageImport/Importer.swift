@@ -117,20 +117,24 @@ public struct Importer {
     _ blob: ByteStream, digest: Digest?, diffID: Digest?, _ flattener: Flattener, _ counter: ProgressCounter,
     whiteouts: Bool = true
   ) throws {
-    let raw = DigestingStream(blob)
-    let tar = DigestingStream(try Compression.decompressing(raw))
-    let reader = TarReader(tar)
+    // Hash only what is checked; an uncompressed layer's blob digest is its diff_id, hashed once.
+    let raw = digest.map { _ in DigestingStream(blob) }
+    let (layer, compression) = try Compression.detecting(raw ?? blob)
+    let checkDiffID = diffID != nil && !(compression == .none && diffID == digest)
+    let tar = checkDiffID ? DigestingStream(layer) : nil
+    let reader = TarReader(tar ?? layer)
+    flattener.beginLayer()
     while let header = try reader.next() {
       counter.file()
       try flattener.add(header, whiteouts: whiteouts) { counter.counted(try reader.read(into: $0)) }
     }
     // The rest: tar padding, and the compressed stream's end (where trailing garbage is caught).
-    try tar.drain()
-    try raw.drain()
-    if let digest, case let got = raw.finalize(), got != digest {
+    try (tar ?? layer).drain()
+    try (raw ?? blob).drain()
+    if let digest, let got = raw?.finalize(), got != digest {
       throw ImportError("digest mismatch: the blob's content hashes to \(got)")
     }
-    if let diffID, case let got = tar.finalize(), got != diffID {
+    if let diffID, let got = tar?.finalize(), got != diffID {
       throw ImportError("diff_id mismatch: the uncompressed layer hashes to \(got), the config says \(diffID)")
     }
   }
