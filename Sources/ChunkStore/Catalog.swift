@@ -52,6 +52,13 @@ extension ChunkStore {
 
   public func removeName(_ name: String) { unlink(namePath(name)) }
 
+  /// Removes an image: the names that point to it, then its index. Its chunks stay until `gc`.
+  public func removeImage(_ digest: Digest) throws {
+    for (name, d) in try names() where d == digest { removeName(name) }
+    if unlink(indexPath(digest)) != 0 && errno != ENOENT { throw StoreError.system(SystemError("unlink", path: indexPath(digest))) }
+    Files.fsyncDirectory(indexesDirectory)
+  }
+
   /// Every name with the image it points to.
   public func names() throws -> [(name: String, digest: Digest)] {
     try Files.list(namesDirectory).filter { !$0.hasPrefix(".tmp-") }.compactMap { file in

@@ -7,21 +7,33 @@ import LinuxSystem
 extension Exporter {
   /// Exports into the directory `path`, which must not exist or be empty. Directories get their final
   /// mode, owner and times last, deepest first, so that writing their children does not undo them.
+  /// A failed export (a corrupt chunk, a full disk) removes what it wrote.
   public func exportDirectory(to path: String) throws {
-    if Files.exists(path) {
+    let created = !Files.exists(path)
+    if created {
+      _ = try syscall("mkdir", path: path) { mkdir(path, 0o700) }
+    } else {
       guard Files.isDirectory(path), try Files.list(path).isEmpty else {
         throw ExportError("\(path): exists and is not an empty directory")
       }
-    } else {
-      _ = try syscall("mkdir", path: path) { mkdir(path, 0o700) }
     }
+    do { try populate(path) } catch {
+      if created {
+        Files.removeTree(path)
+      } else {
+        for name in (try? Files.list(path)) ?? [] { Files.removeTree(path + "/" + name) }
+      }
+      throw error
+    }
+  }
+
+  private func populate(_ path: String) throws {
     var directories: [(Int, String)] = []
-    try forEachEntry { i, relative in
+    try forEachEntry { i, relative, linkTo in
       let full = relative.isEmpty ? path : path + "/" + relative
       let a = index.attributes(i)
-      let first = index.inode(i)
-      if first != i {
-        let target = path + "/" + index.path(of: first)
+      if let linkTo {
+        let target = path + "/" + linkTo
         _ = try syscall("link", path: full) { link(target, full) }
         return
       }

@@ -33,16 +33,28 @@ public struct Exporter {
     return name
   }
 
-  /// Calls `body` with every entry's number and path ("" for the root), parents before children.
-  func forEachEntry(_ body: (Int, String) throws -> Void) throws {
-    var paths = [String](repeating: "", count: index.count)
-    try body(0, "")
-    for i in 1..<max(index.count, 1) {
-      let parent = index.parent(i)
-      guard parent < i, index.type(parent) == .directory else { throw ExportError("entry \(i) has an invalid parent") }
-      let name = try checkedName(i)
-      paths[i] = paths[parent].isEmpty ? name : paths[parent] + "/" + name
-      try body(i, paths[i])
+  /// Calls `body` with every entry's number, its path ("" for the root) and, for the second and later
+  /// names of a hardlinked file, the path it was first given. Depth-first, parents before children, as
+  /// tar writes a tree: GNU tar sets a directory's times when it meets an entry outside it.
+  func forEachEntry(_ body: (_ entry: Int, _ path: String, _ linkTo: String?) throws -> Void) throws {
+    var firstPath: [Int: String] = [:]
+    var stack: [(Int, String)] = [(0, "")]
+    var visited = 0
+    while let (i, path) = stack.popLast() {
+      visited += 1
+      guard visited <= index.count else { throw ExportError("the index's tree has a cycle") }
+      let inode = index.inode(i)
+      var linkTo: String?
+      if index.type(i) != .directory {
+        if let first = firstPath[inode] { linkTo = first } else { firstPath[inode] = path }
+      }
+      try body(i, path, linkTo)
+      guard index.type(i) == .directory else { continue }
+      for child in index.children(i).reversed() {
+        guard child > i, index.parent(child) == i else { throw ExportError("entry \(child) has an invalid parent") }
+        let name = try checkedName(child)
+        stack.append((child, path.isEmpty ? name : path + "/" + name))
+      }
     }
   }
 
@@ -72,16 +84,15 @@ extension Exporter {
     let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
     do {
       let writer = TarWriter(fd)
-      try forEachEntry { i, path in
+      try forEachEntry { i, path, linkTo in
         let a = index.attributes(i)
         var h = TarHeader(
           path: path.isEmpty ? "./" : "./" + path, type: .regular, mode: a.mode & 0o7777, uid: a.uid, gid: a.gid,
           size: 0, mtimeSeconds: a.mtimeSeconds, mtimeNanoseconds: a.mtimeNanoseconds)
         h.xattrs = index.xattrs(i)
-        let first = index.inode(i)
-        if first != i {
+        if let linkTo {
           h.type = .hardlink
-          h.linkName = "./" + index.path(of: first)
+          h.linkName = "./" + linkTo
           try writer.append(h)
           return
         }

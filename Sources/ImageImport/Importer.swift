@@ -124,7 +124,14 @@ public struct Importer {
     let tar = checkDiffID ? DigestingStream(layer) : nil
     let reader = TarReader(tar ?? layer)
     flattener.beginLayer()
-    while let header = try reader.next() {
+    var first = true
+    while true {
+      guard let header = try reader.next() else {
+        // A tar ends with zero blocks; zero bytes is no archive at all.
+        if first && reader.position == 0 { throw ImportError("not a tar archive (no data)") }
+        break
+      }
+      first = false
       counter.file()
       try flattener.add(header, whiteouts: whiteouts) { counter.counted(try reader.read(into: $0)) }
     }

@@ -43,3 +43,21 @@ struct Images: ParsableCommand {
     }
   }
 }
+
+struct RemoveImage: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "rmi", abstract: "Remove images and their names (run gc to free their chunks).")
+  @OptionGroup var storeOptions: StoreOptions
+  @Argument(help: "Digests, unique digest prefixes or names.") var images: [String]
+
+  func run() throws {
+    try guarded("rmi") {
+      let store = try storeOptions.open()
+      let digests = try images.map { try store.resolve($0) }
+      for d in digests {
+        try store.removeImage(d)
+        print(d)
+      }
+    }
+  }
+}

@@ -1,4 +1,0 @@
-import ImageImport
-import Testing
-
-@Test func moduleLoads() {}
