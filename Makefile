@@ -3,7 +3,8 @@ SHELL := /bin/bash
 SWIFT ?= swift
 CONFIG ?= release
 BUILD_FLAGS := -c $(CONFIG)
-BIN := $(shell [ -d .build ] && $(SWIFT) build -c $(CONFIG) --show-bin-path 2>/dev/null)
+# Where `swift build -c $(CONFIG)` puts the binaries (a symlink to the platform directory).
+export LAZYFS_BIN := $(CURDIR)/.build/$(CONFIG)
 export LAZYFS_FIXTURES ?= /var/cache/lazyfs-fixtures
 
 # Native packages: C libraries we link, and the real tools the fixtures and tests use.
@@ -30,14 +31,14 @@ lint:
 format:
 	$(SWIFT) format --in-place --recursive --parallel Package.swift Sources Tests Benchmarks
 
+# tiny and hostile are built locally; debian and python come from the Debian mirror (cached after once).
 fixtures: deps
-	Fixtures/build tiny hostile
+	Fixtures/build tiny hostile debian python
 
 test: deps build lint fixtures
-	LAZYFS_BIN=$$($(SWIFT) build $(BUILD_FLAGS) --show-bin-path) $(SWIFT) test $(BUILD_FLAGS)
+	$(SWIFT) test $(BUILD_FLAGS)
 
-bench: build
-	Fixtures/build python
+bench: build fixtures
 	Benchmarks/run
 
 demo: build fixtures

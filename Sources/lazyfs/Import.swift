@@ -25,9 +25,31 @@ struct Import: ParsableCommand {
     var bytesStored: Int64
     var chunksNew: Int
     var chunksReused: Int
-    var dedupRatio: Double
+    /// Bytes in per new byte; null when nothing was new (all of it was already in the store).
+    var dedupRatio: Double?
     var seconds: Double
     var megabytesPerSecond: Double
+
+    enum Keys: String, CodingKey {
+      case digest, kind, layers, files, bytesIn, bytesNew, bytesStored, chunksNew, chunksReused, dedupRatio, seconds
+      case megabytesPerSecond
+    }
+
+    func encode(to encoder: Encoder) throws {
+      var c = encoder.container(keyedBy: Keys.self)
+      try c.encode(digest, forKey: .digest)
+      try c.encode(kind, forKey: .kind)
+      try c.encode(layers, forKey: .layers)
+      try c.encode(files, forKey: .files)
+      try c.encode(bytesIn, forKey: .bytesIn)
+      try c.encode(bytesNew, forKey: .bytesNew)
+      try c.encode(bytesStored, forKey: .bytesStored)
+      try c.encode(chunksNew, forKey: .chunksNew)
+      try c.encode(chunksReused, forKey: .chunksReused)
+      try c.encode(dedupRatio, forKey: .dedupRatio)  // null, not absent
+      try c.encode(seconds, forKey: .seconds)
+      try c.encode(megabytesPerSecond, forKey: .megabytesPerSecond)
+    }
   }
 
   func run() throws {
@@ -51,7 +73,7 @@ struct Import: ParsableCommand {
           Summary(
             digest: r.digest.description, kind: r.kind, layers: r.layers, files: r.files, bytesIn: s.bytesIn,
             bytesNew: s.bytesNew, bytesStored: s.bytesStored, chunksNew: s.chunksNew, chunksReused: s.chunksReused,
-            dedupRatio: r.dedupRatio.isFinite ? r.dedupRatio : 0, seconds: r.seconds,
+            dedupRatio: r.dedupRatio.isFinite ? r.dedupRatio : nil, seconds: r.seconds,
             megabytesPerSecond: r.seconds > 0 ? Double(s.bytesIn) / r.seconds / 1e6 : 0))
       } else if tty {
         print(
