@@ -21,6 +21,8 @@ let package = Package(
     .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+    .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
 
     .target(name: "CLinux"),
     .target(name: "LinuxSystem", dependencies: ["CLinux"], swiftSettings: strict),
@@ -37,10 +39,20 @@ let package = Package(
       name: "ImageExport", dependencies: ["Archive", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
 
+    .target(
+      name: "RemoteStore", dependencies: ["CCurl", "ChunkStore", "Codecs", "LinuxSystem"], swiftSettings: strict),
+
+    .target(
+      name: "LazyFS",
+      dependencies: [
+        "CFuse", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem", .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict),
+
     .executableTarget(
       name: "lazyfs",
       dependencies: [
-        "ImageImport", "ImageExport", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem",
+        "LazyFS", "RemoteStore", "ImageImport", "ImageExport", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -51,6 +63,11 @@ let package = Package(
     .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem"], swiftSettings: strict),
     .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs"], swiftSettings: strict),
     .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs"], swiftSettings: strict),
+    .testTarget(name: "LazyFSTests", dependencies: ["LazyFS", "Codecs", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(
+      name: "RemoteStoreTests",
+      dependencies: ["RemoteStore", "ImageImport", "ImageIndex", "ChunkStore", "Codecs", "LinuxSystem"],
+      swiftSettings: strict),
     .testTarget(
       name: "ImageImportTests",
       dependencies: ["ImageImport", "ImageExport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem"],

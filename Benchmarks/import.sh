@@ -16,9 +16,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 mb() { awk -v b="$1" 'BEGIN {printf "%.1f", b / 1e6}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
 
-echo "| fixture | input (MB) | lazyfs import (MB/s) | tar -xf (MB/s) | import / tar-x speed |"
-echo "|---|---:|---:|---:|---:|"
-for name in python ml; do
+echo "| fixture | zstd level | input (MB) | lazyfs import (MB/s) | tar -xf (MB/s) | import / tar-x speed |"
+echo "|---|---:|---:|---:|---:|---:|"
+for spec in python:3 python:1 ml:3 ml:1; do
+	name=${spec%:*} level=${spec#*:}
 	tar=$fx/$name/rootfs.tar
 	[[ -f $tar ]] || continue
 	bytes=$(stat -c %s "$tar")
@@ -26,14 +27,14 @@ for name in python ml; do
 	imp=() ext=()
 	for _ in $(seq "$runs"); do
 		rm -rf "$work/store" "$work/x" && mkdir "$work/x" && sync
-		t0=$(now); "$bin/lazyfs" import --store "$work/store" "$tar" >/dev/null; t1=$(now)
+		t0=$(now); "$bin/lazyfs" import --level "$level" --store "$work/store" "$tar" >/dev/null; t1=$(now)
 		imp+=("$(awk -v a="$t0" -v b="$t1" -v n="$bytes" 'BEGIN {print n / (b - a) / 1e6}')")
 		sync
 		t0=$(now); tar -xf "$tar" -C "$work/x"; t1=$(now)
 		ext+=("$(awk -v a="$t0" -v b="$t1" -v n="$bytes" 'BEGIN {print n / (b - a) / 1e6}')")
 	done
 	i=$(printf '%s\n' "${imp[@]}" | median) e=$(printf '%s\n' "${ext[@]}" | median)
-	printf '| %s | %s | %.0f | %.0f | %s |\n' "$name" "$(mb "$bytes")" "$i" "$e" "$(ratio "$i" "$e")"
+	printf '| %s | %s | %s | %.0f | %.0f | %s |\n' "$name" "$level" "$(mb "$bytes")" "$i" "$e" "$(ratio "$i" "$e")"
 done
 rm -rf "$work/x"
 

@@ -55,7 +55,9 @@ extension ChunkStore {
   /// Removes an image: the names that point to it, then its index. Its chunks stay until `gc`.
   public func removeImage(_ digest: Digest) throws {
     for (name, d) in try names() where d == digest { removeName(name) }
-    if unlink(indexPath(digest)) != 0 && errno != ENOENT { throw StoreError.system(SystemError("unlink", path: indexPath(digest))) }
+    if unlink(indexPath(digest)) != 0 && errno != ENOENT {
+      throw StoreError.system(SystemError("unlink", path: indexPath(digest)))
+    }
     Files.fsyncDirectory(indexesDirectory)
   }
 

@@ -105,3 +105,30 @@ enum PackIndexRecord {
     }
   }
 }
+
+/// What a reader outside the store (a remote copy of its packs) needs of the pack format.
+public enum PackFormat {
+  /// Parses a pack index (`.idx` bytes), checking its magic, length and checksum; nil when corrupt.
+  public static func parseIndex(_ bytes: [UInt8], pack: UInt32) -> [(Digest, ChunkLocation)]? {
+    PackIndexRecord.parse(bytes, pack: pack)
+  }
+
+  /// A chunk out of its block's stored bytes (as read from the pack at `blockOffset`): decompressed when
+  /// the block is, cut out, and checked against `digest`. Corrupt bytes are an error, never returned.
+  public static func chunk(_ digest: Digest, at loc: ChunkLocation, storedBlock: [UInt8]) throws -> [UInt8] {
+    guard storedBlock.count == Int(loc.blockStoredLength) else {
+      throw CodecError("block of \(storedBlock.count) bytes, the pack index says \(loc.blockStoredLength)")
+    }
+    var block = storedBlock
+    if loc.compressed {
+      block = [UInt8](repeating: 0, count: Int(loc.blockRawLength))
+      try storedBlock.withUnsafeBytes { s in try block.withUnsafeMutableBytes { try Zstd.decompress(s, into: $0) } }
+    }
+    let start = Int(loc.offsetInBlock)
+    let end = start + Int(loc.length)
+    guard end <= block.count else { throw CodecError("chunk lies outside its block") }
+    let chunk = Array(block[start..<end])
+    guard Digest.of(chunk) == digest else { throw CodecError("content does not match digest \(digest)") }
+    return chunk
+  }
+}

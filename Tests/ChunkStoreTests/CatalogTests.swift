@@ -123,7 +123,9 @@ import Testing
     #expect(Set(candidates) == Set(shared.map(\.description)))
   }
 
-  @Test(arguments: ["nosuch:tag", "sha256:", "", "zz", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"])
+  @Test(arguments: [
+    "nosuch:tag", "sha256:", "", "zz", "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+  ])
   func unknownReferencesAreErrors(_ reference: String) throws {
     let t = try TestStore()
     defer { t.remove() }
@@ -156,7 +158,8 @@ import Testing
     #expect(ChunkStore.validName(".tmp-x"))
     try t.store.setName(".tmp-x", to: one)
     withKnownIssue("Catalog.names() skips files starting with \".tmp-\", which validName accepts as a name") {
-      #expect(try t.store.resolve(".tmp-x") == one)
+      let resolved = try t.store.resolve(".tmp-x")
+      #expect(resolved == one)
     }
   }
 

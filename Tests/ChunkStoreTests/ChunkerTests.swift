@@ -15,13 +15,26 @@ import Testing
     #expect(chunkDigests(data) == chunkDigests(copy))
   }
 
-  @Test(arguments: [
-    ("random", randomBytes(4 << 20, seed: 2)),
-    ("text", textBytes(3 << 20, seed: 3)),
-    ("zeros", [UInt8](repeating: 0, count: (1 << 20) + 12345)),
-    ("just over min", randomBytes(Chunker.minSize + 1, seed: 4)),
-  ])
-  func everyCutIsWithinBounds(_ name: String, _ data: [UInt8]) {
+  /// Inputs named, so that a test case prints as its name rather than its bytes.
+  enum Sample: String, CaseIterable, CustomTestStringConvertible {
+    case random, text, zeros, justOverMinimum
+
+    var bytes: [UInt8] {
+      switch self {
+      case .random: randomBytes(4 << 20, seed: 2)
+      case .text: textBytes(3 << 20, seed: 3)
+      case .zeros: [UInt8](repeating: 0, count: (1 << 20) + 12345)
+      case .justOverMinimum: randomBytes(Chunker.minSize + 1, seed: 4)
+      }
+    }
+
+    var testDescription: String { rawValue }
+  }
+
+  @Test(arguments: Sample.allCases)
+  func everyCutIsWithinBounds(_ sample: Sample) {
+    let data = sample.bytes
+    let name = sample.rawValue
     let lengths = chunkLengths(data)
     #expect(lengths.reduce(0, +) == data.count, "pieces must cover the input exactly")
     for (k, n) in lengths.enumerated() {

@@ -35,10 +35,14 @@ import Testing
     var out = [UInt8](repeating: 0, count: data.count)
     try packed.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try Zstd.decompress(p, into: $0) } }
     #expect(out == data)
+    // A bad magic and a cut-short frame are errors (bit flips inside are caught by the chunk's digest).
     var bad = packed
-    bad[bad.count / 2] ^= 0xff
-    #expect(throws: CodecError.self) {
-      try bad.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try Zstd.decompress(p, into: $0) } }
+    bad[0] ^= 0xff
+    let truncated = Array(packed.prefix(packed.count / 2))
+    for broken in [bad, truncated] {
+      #expect(throws: CodecError.self) {
+        try broken.withUnsafeBytes { p in try out.withUnsafeMutableBytes { try Zstd.decompress(p, into: $0) } }
+      }
     }
   }
 

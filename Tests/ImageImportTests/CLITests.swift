@@ -44,7 +44,8 @@ struct CLITests {
     let unknown = try run(lazyfsBinary, ["inspect", "no-such-image", "--store", store])
     #expect(unknown.status != 0)
     #expect(unknown.stderr == "lazyfs inspect: no image matches \"no-such-image\"\n")
-    let badName = try run(lazyfsBinary, ["import", "--name", "../evil", Fixture.path("tiny/rootfs.tar"), "--store", store])
+    let badName = try run(
+      lazyfsBinary, ["import", "--name", "../evil", Fixture.path("tiny/rootfs.tar"), "--store", store])
     #expect(badName.status != 0)
     #expect(badName.stderr.contains("invalid image name"), "\(badName.stderr)")
     let notStore = try run(lazyfsBinary, ["images", "--store", Fixture.path("tiny/rootfs")])

@@ -39,7 +39,9 @@ struct HostileInputTests {
       #expect(r.status != 0, "\(c.file) (\(c.note)) was accepted")
       let lines = r.stderr.split(separator: "\n")
       #expect(lines.count == 1, "expected one line of error, got:\n\(r.stderr)")
-      #expect(r.stderr.lowercased().contains(reason.lowercased()), "error for \(c.file) does not say \"\(reason)\": \(r.stderr)")
+      #expect(
+        r.stderr.lowercased().contains(reason.lowercased()),
+        "error for \(c.file) does not say \"\(reason)\": \(r.stderr)")
       #expect(r.stderr.hasPrefix("lazyfs import: "), "\(r.stderr)")
       #expect(try storeFiles(store) == before, "a refused import changed the store")
     } else {

@@ -32,7 +32,8 @@ import Testing
     let deltaStore = tmp.sub("delta-store")
     try importImage(tar, store: deltaStore)
     let delta = try diskBytes(deltaStore)
-    #expect(Double(growth) <= 1.05 * Double(delta), "python after debian grew the store by \(growth), delta is \(delta)")
+    #expect(
+      Double(growth) <= 1.05 * Double(delta), "python after debian grew the store by \(growth), delta is \(delta)")
     try lazyfs(["verify"], store: store)
   }
 

@@ -1,0 +1,112 @@
+import CFuse
+import ChunkStore
+import Codecs
+import Glibc
+import ImageIndex
+import LinuxSystem
+import Logging
+
+/// What to mount where.
+public struct MountRequest: Sendable {
+  public var store: String
+  public var image: String
+  public var mountpoint: String
+  public var allowOther: Bool
+  public var cacheCapacity: Int
+
+  public init(store: String, image: String, mountpoint: String, allowOther: Bool, cacheCapacity: Int = 64 << 20) {
+    self.store = store
+    self.image = image
+    self.mountpoint = mountpoint
+    self.allowOther = allowOther
+    self.cacheCapacity = cacheCapacity
+  }
+}
+
+/// Checking a mount request and serving it.
+public enum Mounter {
+  /// Everything that can be found wrong before a daemon is started, so that the common mistakes get a
+  /// clear message from the command itself: no usable /dev/fuse, a mount point that is missing, not a
+  /// directory or already a lazyfs mount (refused: stacking one on another hides the first's daemon from
+  /// `lazyfs umount`), an unknown image. Returns the image digest and the absolute mount point.
+  public static func check(_ request: MountRequest) throws -> (digest: Digest, mountpoint: String) {
+    let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else {
+      throw MountError(
+        "\(SystemError("open", path: "/dev/fuse")) (is the fuse module loaded, or the device given to this container?)")
+    }
+    close(fd)
+    var st = stat()
+    guard stat(request.mountpoint, &st) == 0 else {
+      let e = Errno.current
+      throw MountError("mount point \"\(request.mountpoint)\": \(e)")
+    }
+    guard st.st_mode & S_IFMT == S_IFDIR else { throw MountError("mount point \"\(request.mountpoint)\" is not a directory") }
+    guard let resolved = realpath(request.mountpoint, nil) else { throw SystemError("realpath", path: request.mountpoint) }
+    let mountpoint = String(cString: resolved)
+    free(resolved)
+    if let existing = try MountTable.lazyfsMount(at: mountpoint) {
+      throw MountError("\(mountpoint) is already a lazyfs mount (\(existing)); unmount it first")
+    }
+    let store = try ChunkStore(root: request.store)
+    return (try store.resolve(request.image), mountpoint)
+  }
+
+  /// Mounts and serves in this process until unmounted or signalled. `ready` is called once the mount
+  /// point answers as the image.
+  public static func serve(_ request: MountRequest, logger: Logger, ready: @escaping @Sendable () -> Void) throws {
+    let (digest, mountpoint) = try check(request)
+    let store = try ChunkStore(root: request.store)
+    let index = try ImageIndex(path: store.indexPath(digest), expect: digest)
+    let filesystem = ImageFilesystem(
+      index: index, digest: digest, source: LocalChunkSource(store: store), mountpoint: mountpoint,
+      cacheCapacity: request.cacheCapacity, logger: logger)
+    let session = try FuseSession(filesystem: filesystem, allowOther: request.allowOther)
+    try session.mount()
+    logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")
+    try session.run(ready: ready)
+  }
+}
+
+/// The mounts this process sees, from /proc/self/mounts.
+public enum MountTable {
+  public struct Mount: Sendable, CustomStringConvertible {
+    public var source: String
+    public var target: String
+    public var type: String
+    public var description: String { "\(source) on \(target) type \(type)" }
+  }
+
+  public static func mounts() throws -> [Mount] {
+    let text = String(decoding: try Files.read("/proc/self/mounts"), as: UTF8.self)
+    return text.split(separator: "\n").compactMap { line in
+      let f = line.split(separator: " ")
+      guard f.count >= 3 else { return nil }
+      return Mount(source: unescape(f[0]), target: unescape(f[1]), type: String(f[2]))
+    }
+  }
+
+  /// The topmost lazyfs mount at `path` (absolute, resolved), if any.
+  public static func lazyfsMount(at path: String) throws -> Mount? {
+    try mounts().last { $0.target == path && $0.type == "fuse.lazyfs" }
+  }
+
+  /// /proc/mounts writes space, tab, newline and backslash in paths as octal escapes (`\040`).
+  static func unescape(_ field: Substring) -> String {
+    var out: [UInt8] = []
+    let bytes = Array(field.utf8)
+    var i = 0
+    while i < bytes.count {
+      if bytes[i] == 0x5c, i + 3 < bytes.count,
+        let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
+      {
+        out.append(v)
+        i += 4
+      } else {
+        out.append(bytes[i])
+        i += 1
+      }
+    }
+    return String(decoding: out, as: UTF8.self)
+  }
+}

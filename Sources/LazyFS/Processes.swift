@@ -1,0 +1,43 @@
+import Glibc
+import LinuxSystem
+
+/// The few facts about other processes that mounting and unmounting need, read from /proc.
+enum Processes {
+  /// The state letter and parent of `pid` from /proc/PID/stat, or nil when there is no such process.
+  static func status(_ pid: Int32) -> (state: Character, parent: Int32, name: String)? {
+    guard let bytes = try? Files.read("/proc/\(pid)/stat") else { return nil }
+    let text = String(decoding: bytes, as: UTF8.self)
+    // "pid (comm) S ppid …": comm may hold spaces and parentheses, so split at the last ')'.
+    guard let open = text.firstIndex(of: "("), let close = text.lastIndex(of: ")") else { return nil }
+    let fields = text[text.index(after: close)...].split(separator: " ")
+    guard fields.count >= 2, let state = fields[0].first, let parent = Int32(fields[1]) else { return nil }
+    return (state, parent, String(text[text.index(after: open)..<close]))
+  }
+
+  /// A child of `parent` whose command name is `name`.
+  static func child(of parent: Int32, named name: String) -> Int32? {
+    for entry in (try? Files.list("/proc")) ?? [] {
+      guard let pid = Int32(entry), let s = status(pid) else { continue }
+      if s.parent == parent && s.name == name { return pid }
+    }
+    return nil
+  }
+
+  /// Whether `pid` is gone: no such process, or a zombie (it has exited; only its parent can reap it).
+  static func exited(_ pid: Int32) -> Bool {
+    guard let s = status(pid) else { return true }
+    return s.state == "Z" || s.state == "X"
+  }
+
+  /// Waits up to `seconds` for every process in `pids` to exit; returns those still running.
+  static func waitForExit(_ pids: [Int32], seconds: Double) -> [Int32] {
+    var waiting = pids
+    var waited = 0.0
+    while true {
+      waiting.removeAll { exited($0) }
+      if waiting.isEmpty || waited >= seconds { return waiting }
+      usleep(10_000)
+      waited += 0.01
+    }
+  }
+}

@@ -1,0 +1,72 @@
+import CFuse
+import Glibc
+import ImageIndex
+
+/// The read path: the extents overlapping [offset, offset + size) are found by binary search, only their
+/// chunks are fetched (through the cache), and the reply points at the chunks' bytes directly.
+extension ImageFilesystem {
+  /// A piece of a reply: part of one chunk.
+  struct Piece {
+    var chunk: ChunkData
+    var range: Range<Int>
+  }
+
+  /// Why a read cannot be answered from the index and its chunks.
+  enum ReadFailure: Error {
+    case corruptIndex(String)
+    case chunk(any Error)
+  }
+
+  func read(_ reply: consuming Reply, _ ino: fuse_ino_t, size: Int, offset: Int64) {
+    guard let entry = index.entry(forInode: ino) else { return reply.error(ENOENT) }
+    guard index.type(entry) == .regular else { return reply.error(EISDIR) }
+    let pieces: [Piece]
+    do { pieces = try self.pieces(of: entry, offset: offset, size: size) } catch .corruptIndex(let why) {
+      logger.error("\(index.path(of: entry)): \(why)")
+      return reply.error(EIO)
+    } catch {
+      return reply.error(EIO)  // the cache logged the failed load
+    }
+    let total = pieces.reduce(0) { $0 + $1.range.count }
+    statistics.recordRead(bytes: total)
+    let parts = pieces.map { p in
+      iovec(
+        iov_base: UnsafeMutableRawPointer(mutating: p.chunk.bytes.baseAddress! + p.range.lowerBound),
+        iov_len: p.range.count)
+    }
+    reply.vector(parts)
+    // The iovecs point into the chunks: they must outlive the reply, which the kernel copies synchronously.
+    withExtendedLifetime(pieces) {}
+  }
+
+  /// The chunk ranges holding bytes [offset, offset + size) of file `entry`, clipped at its end.
+  func pieces(of entry: Int, offset: Int64, size: Int) throws(ReadFailure) -> [Piece] {
+    let fileSize = index.attributes(entry).size
+    let end = min(offset + Int64(size), fileSize)
+    guard offset >= 0, offset < end else { return [] }
+    guard var k = index.extent(of: entry, at: offset) else {
+      throw .corruptIndex("no extent holds offset \(offset) of a \(fileSize)-byte file")
+    }
+    let last = index.extents(entry).upperBound
+    var pieces: [Piece] = []
+    var at = offset
+    while at < end {
+      guard k < last else { throw .corruptIndex("extents end before the file does (\(at) of \(fileSize))") }
+      let x = index.extent(k)
+      guard x.offset <= at, at < x.offset + Int64(x.length) else {
+        throw .corruptIndex("extent \(k) does not continue at offset \(at)")
+      }
+      let chunk: ChunkData
+      do { chunk = try cache.chunk(x.chunk) } catch { throw .chunk(error) }
+      guard chunk.count == Int(x.length) else {
+        throw .corruptIndex("chunk \(x.chunk) is \(chunk.count) bytes, its extent says \(x.length)")
+      }
+      let lo = Int(at - x.offset)
+      let hi = Int(min(end, x.offset + Int64(x.length)) - x.offset)
+      pieces.append(Piece(chunk: chunk, range: lo..<hi))
+      at = x.offset + Int64(hi)
+      k += 1
+    }
+    return pieces
+  }
+}

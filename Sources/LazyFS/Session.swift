@@ -1,0 +1,123 @@
+import CFuse
+import Dispatch
+import Glibc
+import LinuxSystem
+import Logging
+import Synchronization
+
+/// A libfuse low-level session serving one `ImageFilesystem` at one mount point.
+///
+/// Mount options, and why: `ro` (the kernel refuses writes before they reach us), `default_permissions`
+/// (the kernel checks modes and ACLs itself, so there is no `access` to implement), `fsname` and `subtype`
+/// (so `/proc/mounts` says what is mounted: `lazyfs:<digest prefix> … fuse.lazyfs`), and `auto_unmount`:
+/// libfuse mounts through fusermount3, which stays behind watching the daemon and unmounts if it dies, so
+/// a crashed or killed daemon never leaves a mount whose every access fails with ENOTCONN.
+public final class FuseSession {
+  public let filesystem: ImageFilesystem
+  private let session: OpaquePointer
+  private var mounted = false
+
+  public init(filesystem: ImageFilesystem, allowOther: Bool) throws {
+    self.filesystem = filesystem
+    var options = "ro,default_permissions,fsname=lazyfs:\(filesystem.digest.hex.prefix(12)),subtype=lazyfs,auto_unmount"
+    if allowOther {
+      options += ",allow_other"
+    } else if geteuid() == 0 {
+      // A container root file system needs its setuid programs and device nodes to work. That is safe only
+      // while no one but root can reach the mount: with allow_other, any user could run the image's setuid
+      // binaries, so the default nosuid,nodev stays.
+      options += ",suid,dev"
+    }
+    var args = fuse_args(argc: 0, argv: nil, allocated: 0)
+    defer { fuse_opt_free_args(&args) }
+    for arg in ["lazyfs", "-o", options] { _ = fuse_opt_add_arg(&args, arg) }
+    libfuseLog.install()
+    var ops = ImageFilesystem.operations()
+    // libfuse copies the table; the filesystem outlives the session because this object holds both.
+    let userdata = Unmanaged.passUnretained(filesystem).toOpaque()
+    guard let se = fuse_session_new(&args, &ops, MemoryLayout<fuse_lowlevel_ops>.size, userdata) else {
+      throw MountError("fuse_session_new(\(options)): \(libfuseLog.last ?? "failed")")
+    }
+    session = se
+  }
+
+  deinit {
+    if mounted { fuse_session_unmount(session) }
+    fuse_session_destroy(session)
+  }
+
+  /// Mounts; from here on the kernel sends requests, which `run` serves.
+  public func mount() throws {
+    let mountpoint = filesystem.mountpoint
+    guard fuse_session_mount(session, mountpoint) == 0 else {
+      throw MountError("mounting on \(mountpoint): \(libfuseLog.last ?? "fuse_session_mount failed")")
+    }
+    mounted = true
+    filesystem.unmountHelper.withLock { $0 = Processes.child(of: getpid(), named: "fusermount3") }
+  }
+
+  /// Serves requests on up to 64 threads (10 kept idle) until the file system is unmounted or SIGINT,
+  /// SIGTERM or SIGHUP arrives; then unmounts. `ready` is called, once, from another thread, as soon as
+  /// the mount point answers as this file system.
+  public func run(ready: @escaping @Sendable () -> Void) throws {
+    let logger = filesystem.logger
+    guard fuse_set_signal_handlers(session) == 0 else { throw MountError("fuse_set_signal_handlers failed") }
+    defer { fuse_remove_signal_handlers(session) }
+    let mountpoint = filesystem.mountpoint
+    DispatchQueue.global().async {
+      if Self.waitUntilServing(mountpoint) { ready() }
+    }
+    let config = fuse_loop_cfg_create()
+    defer { fuse_loop_cfg_destroy(config) }
+    // One /dev/fuse descriptor shared by the workers: clone_fd buys nothing for requests this short.
+    fuse_loop_cfg_set_clone_fd(config, 0)
+    fuse_loop_cfg_set_idle_threads(config, 10)
+    fuse_loop_cfg_set_max_threads(config, 64)
+    let rc = fuse_session_loop_mt(session, config)
+    if rc < 0 { logger.error("the FUSE session ended with \(Errno(-rc))") }
+    if rc > 0 { logger.info("signal \(rc): unmounting \(mountpoint)") }
+    if mounted {
+      fuse_session_unmount(session)
+      mounted = false
+    }
+    logger.info("unmounted \(mountpoint)")
+  }
+
+  /// Whether `mountpoint` answers as a FUSE file system: statfs sees FUSE's magic number. The first call
+  /// waits for the session's INIT, so a true answer means requests are being served.
+  static func waitUntilServing(_ mountpoint: String) -> Bool {
+    for _ in 0..<3000 {
+      var s = statfs()
+      if statfs(mountpoint, &s) == 0 && s.f_type == fuseSuperMagic { return true }
+      usleep(10_000)
+    }
+    return false
+  }
+}
+
+/// `statfs.f_type` of every FUSE mount.
+let fuseSuperMagic = 0x6573_5546
+
+/// libfuse reports some failures (a bad mount option, fusermount3's complaints) only as log lines; they
+/// are kept so that the error thrown says what went wrong, and passed on to stderr as libfuse would.
+let libfuseLog = LibfuseLog()
+
+final class LibfuseLog: Sendable {
+  private let lastLine = Mutex<String?>(nil)
+  var last: String? { lastLine.withLock { $0 } }
+
+  func install() {
+    fuse_set_log_func { _, format, arguments in
+      guard let format, let arguments else { return }
+      var buffer = [UInt8](repeating: 0, count: 1024)
+      let n = buffer.withUnsafeMutableBufferPointer { b in
+        b.withMemoryRebound(to: CChar.self) { Int(vsnprintf($0.baseAddress, $0.count, format, arguments)) }
+      }
+      var line = String(decoding: buffer[0..<max(0, min(n, buffer.count - 1))], as: UTF8.self)
+      while line.hasSuffix("\n") { line.removeLast() }
+      libfuseLog.lastLine.withLock { $0 = line }
+      let text = Array((line + "\n").utf8)
+      _ = text.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
+    }
+  }
+}

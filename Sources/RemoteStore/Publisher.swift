@@ -1,0 +1,77 @@
+import ChunkStore
+import Codecs
+import Glibc
+import LinuxSystem
+
+/// What `publish` wrote.
+public struct PublishReport: Sendable {
+  public var packsWritten = 0
+  public var packsPresent = 0
+  public var bytesWritten: Int64 = 0
+}
+
+/// Writes an image, and the packs that hold its chunks, into a directory laid out as `RemoteLayout` says:
+/// the exact set of files to upload. Files already there are not written again (they are content-addressed),
+/// so publishing a second image adds only its new packs. Every file is written under a temporary name and
+/// renamed; the image's pack list goes last, so a reader never sees an image whose packs are missing.
+public enum Publisher {
+  public static func publish(
+    store: ChunkStore, image: Digest, names: [String], chunks: [Digest], to dest: String
+  ) throws -> PublishReport {
+    var report = PublishReport()
+    for dir in ["", "/packs", "/indexes", "/images", "/names"] { try Files.makeDirectories(dest + dir) }
+    let layout = dest + "/layout"
+    if !Files.exists(layout) { try Files.writeAtomically(layout, Array(RemoteLayout.version.utf8)) }
+
+    var packs = Set<Digest>()
+    for c in chunks {
+      guard let loc = store.location(of: c) else { throw StoreError.missingChunk(c) }
+      packs.insert(store.packIDs[Int(loc.pack)])
+    }
+    for id in packs.sorted() {
+      let target = "\(dest)/packs/\(id.hex).idx"
+      if Files.exists(target) {
+        report.packsPresent += 1
+        continue
+      }
+      report.bytesWritten += try copy("\(store.packsDirectory)/\(id.hex).pack", to: "\(dest)/packs/\(id.hex).pack")
+      report.bytesWritten += try copy("\(store.packsDirectory)/\(id.hex).idx", to: target)
+      report.packsWritten += 1
+    }
+    let index = try store.indexBytes(image)
+    let indexPath = "\(dest)/indexes/\(image.hex)"
+    if !Files.exists(indexPath) { try Files.writeAtomically(indexPath, index) }
+    report.bytesWritten += Int64(index.count)
+    let list = packs.sorted().map { $0.hex + "\n" }.joined()
+    try Files.writeAtomically("\(dest)/images/\(image.hex)", Array(list.utf8))
+    for name in names {
+      try Files.writeAtomically("\(dest)/names/\(RemoteLayout.nameFile(name))", Array("\(image)\n".utf8))
+    }
+    return report
+  }
+
+  /// Copies a file to `target` through a temporary name (the kernel copies: sendfile).
+  private static func copy(_ source: String, to target: String) throws -> Int64 {
+    let input = try FileDescriptor.open(source, O_RDONLY)
+    defer { input.close() }
+    let size = try input.size()
+    let tmp = "\(Files.dirname(of: target))/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+    let output = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+    do {
+      var done: Int64 = 0
+      while done < size {
+        let n = try syscall("sendfile", path: source) { sendfile(output.raw, input.raw, nil, Int(size - done)) }
+        if n == 0 { throw SystemError("sendfile", path: source, errno: .EIO) }
+        done += Int64(n)
+      }
+      try output.fsync()
+      output.close()
+      _ = try syscall("rename", path: target) { rename(tmp, target) }
+      return size
+    } catch {
+      output.close()
+      unlink(tmp)
+      throw error
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import ChunkStore
+import Codecs
+import Dispatch
+import Glibc
+import Synchronization
+
+/// One image of a published store, read over HTTP: its index is fetched (and checked) when opened, and
+/// its chunks one block at a time, on demand, by range request. Fetched blocks go to the disk cache.
+/// Concurrent requests for chunks of one block cause one fetch.
+public final class RemoteImage: @unchecked Sendable {
+  public let baseURL: String
+  public let digest: Digest
+  /// The image index's bytes, checked against `digest`.
+  public let indexBytes: [UInt8]
+  public let client: HTTPClient
+  private let cache: DiskCache?
+  private let packIDs: [Digest]
+  private let locations: [Digest: ChunkLocation]
+  private let flights = Mutex<[String: DispatchGroup]>([:])
+  private let counters = Mutex<(requests: Int, bytes: Int64, cacheHits: Int)>((0, 0, 0))
+
+  /// Opens `reference` (a full digest, or a name published with the image) at `url`.
+  public init(url: String, reference: String, client: HTTPClient = HTTPClient(), cache: DiskCache?) throws {
+    baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+    self.client = client
+    self.cache = cache
+    let layout = String(decoding: try client.get(baseURL + "/layout"), as: UTF8.self)
+    guard layout == RemoteLayout.version else {
+      throw RemoteError(baseURL + "/layout", "not a lazyfs remote store (layout \"\(layout.prefix(30))\")")
+    }
+    let digest: Digest
+    if let d = Digest(hex: reference) {
+      digest = d
+    } else {
+      let url = baseURL + "/names/" + RemoteLayout.nameFile(reference)
+      let text = String(decoding: try client.get(url), as: UTF8.self)
+      guard let d = Digest(hex: text.hasSuffix("\n") ? String(text.dropLast()) : text) else {
+        throw RemoteError(url, "does not hold a digest")
+      }
+      digest = d
+    }
+    self.digest = digest
+    let indexURL = "\(baseURL)/indexes/\(digest.hex)"
+    let cached = cache?.get("index-\(digest.hex)").flatMap { Digest.of($0) == digest ? $0 : nil }
+    let index = try cached ?? client.get(indexURL)
+    guard Digest.of(index) == digest else { throw RemoteError(indexURL, "content does not match digest") }
+    if cached == nil { cache?.put("index-\(digest.hex)", index) }
+    indexBytes = index
+
+    let listURL = "\(baseURL)/images/\(digest.hex)"
+    let list = String(decoding: try client.get(listURL), as: UTF8.self)
+    var ids: [Digest] = []
+    var table: [Digest: ChunkLocation] = [:]
+    for line in list.split(separator: "\n") {
+      guard let id = Digest(hex: line) else { throw RemoteError(listURL, "bad pack ID \"\(line.prefix(70))\"") }
+      let idxURL = "\(baseURL)/packs/\(id.hex).idx"
+      let bytes = try client.get(idxURL)
+      guard Digest.of(bytes) == id, let entries = PackFormat.parseIndex(bytes, pack: UInt32(ids.count)) else {
+        throw RemoteError(idxURL, "corrupt pack index (its content does not match its name)")
+      }
+      ids.append(id)
+      for (d, l) in entries where table[d] == nil { table[d] = l }
+    }
+    packIDs = ids
+    locations = table
+  }
+
+  public func contains(_ d: Digest) -> Bool { locations[d] != nil }
+
+  /// Requests made and bytes fetched for chunks so far, and blocks served from the disk cache.
+  public var statistics: (requests: Int, bytes: Int64, cacheHits: Int) { counters.withLock { $0 } }
+
+  /// A chunk's bytes, checked against its digest: from the disk cache, else fetched.
+  public func chunk(_ d: Digest) throws -> [UInt8] {
+    guard let loc = locations[d] else { throw RemoteError(baseURL, "chunk \(d) is in none of the image's packs") }
+    let pack = packIDs[Int(loc.pack)]
+    let key = "\(pack.hex)-\(loc.blockOffset)"
+    let url = "\(baseURL)/packs/\(pack.hex).pack"
+    if let stored = cache?.get(key) {
+      if let chunk = try? PackFormat.chunk(d, at: loc, storedBlock: stored) {
+        counters.withLock { $0.cacheHits += 1 }
+        return chunk
+      }
+      cache?.remove(key)  // corrupt on disk: fetch it again
+    }
+    let stored = try fetchBlock(key: key, url: url, loc: loc)
+    do { return try PackFormat.chunk(d, at: loc, storedBlock: stored) } catch {
+      cache?.remove(key)
+      throw RemoteError(url, "block at \(loc.blockOffset) is corrupt: \(error)")
+    }
+  }
+
+  /// Fetches a block once however many threads ask for it at the same time.
+  private func fetchBlock(key: String, url: String, loc: ChunkLocation) throws -> [UInt8] {
+    let (group, leader) = flights.withLock { f -> (DispatchGroup, Bool) in
+      if let g = f[key] { return (g, false) }
+      let g = DispatchGroup()
+      g.enter()
+      f[key] = g
+      return (g, true)
+    }
+    if !leader {
+      group.wait()
+      if let stored = cache?.get(key) { return stored }
+      // The leader failed, or there is no cache to share through: fetch it ourselves.
+      return try client.get(url, range: loc.blockOffset..<(loc.blockOffset + UInt64(loc.blockStoredLength)))
+    }
+    defer {
+      flights.withLock { $0[key] = nil }
+      group.leave()
+    }
+    let range = loc.blockOffset..<(loc.blockOffset + UInt64(loc.blockStoredLength))
+    let stored = try client.get(url, range: range)
+    counters.withLock {
+      $0.requests += 1
+      $0.bytes += Int64(stored.count)
+    }
+    cache?.put(key, stored)
+    return stored
+  }
+}

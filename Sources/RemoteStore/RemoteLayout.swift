@@ -1,0 +1,17 @@
+/// A published store: plain files that any static server, bucket or CDN can serve.
+///
+/// ```
+/// DEST/layout              "lazyfs-remote 1\n"
+/// DEST/packs/ID.pack       pack files, exactly as in the local store (blocks fetched by range request)
+/// DEST/packs/ID.idx        their indexes (ID = SHA-256 of the .idx, so a client checks what it got)
+/// DEST/indexes/HEX         image indexes (HEX = SHA-256 of the file = the image digest)
+/// DEST/images/HEX          the IDs of the packs image HEX needs, one per line; written last
+/// DEST/names/NAME          "sha256:HEX\n" ('/' in NAME as %2F)
+/// ```
+///
+/// Everything but names is immutable and content-addressed, so caches may keep it forever, and publishing
+/// a second image into the same directory writes only the packs it does not already find there.
+public enum RemoteLayout {
+  public static let version = "lazyfs-remote 1\n"
+  static func nameFile(_ name: String) -> String { name.replacing("/", with: "%2F") }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Glibc
+import LazyFS
+import Logging
+
+struct Mount: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Mount an image read-only with FUSE (IMAGE: a name, a digest or a unique digest prefix).",
+    discussion: """
+      Returns once the mount answers, leaving a daemon serving it; `lazyfs umount` ends both. \
+      With --foreground, serves in this process until unmounted or interrupted, logging to stderr. \
+      A mount point that is already a lazyfs mount is refused.
+      """)
+
+  @OptionGroup var storeOptions: StoreOptions
+  @Flag(help: "Serve in this process, attached, logging to stderr.") var foreground = false
+  @Flag(help: "Let users other than the mounting one in (non-root: needs user_allow_other in /etc/fuse.conf).")
+  var allowOther = false
+  @Option(help: "Where the daemon writes its log (default: nowhere).") var logFile: String?
+  @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = 64
+  @Argument(help: "The image.") var image: String
+  @Argument(help: "An existing directory to mount on.") var mountpoint: String
+
+  func run() throws {
+    try guarded("mount") {
+      guard cacheMib > 0 else { throw ValidationError("--cache-mib must be positive") }
+      let request = MountRequest(
+        store: storeOptions.path, image: image, mountpoint: mountpoint, allowOther: allowOther,
+        cacheCapacity: cacheMib << 20)
+      if foreground { return try serve(request) }
+      // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
+      let (digest, absoluteMountpoint) = try Mounter.check(request)
+      var arguments = [
+        "mount", "--foreground", "--store", absolute(storeOptions.path), "--cache-mib", "\(cacheMib)",
+      ]
+      if allowOther { arguments.append("--allow-other") }
+      arguments += [digest.description, absoluteMountpoint]
+      try Daemon.start(arguments: arguments, logFile: logFile.map(absolute))
+    }
+  }
+
+  private func serve(_ request: MountRequest) throws {
+    let readiness = Readiness.fromEnvironment()
+    if readiness != nil { _ = chdir("/") }  // a daemon must not keep the caller's directory busy
+    LoggingSystem.bootstrap { label in
+      var handler = StreamLogHandler.standardError(label: label)
+      handler.logLevel = getenv("LAZYFS_LOG_LEVEL").flatMap { Logger.Level(rawValue: String(cString: $0)) } ?? .info
+      return handler
+    }
+    let logger = Logger(label: "lazyfs.mount")
+    do {
+      try Mounter.serve(request, logger: logger) {
+        if let readiness { readiness.ready() } else { logger.info("mounted; ^C or `lazyfs umount` to end") }
+      }
+    } catch {
+      readiness?.failed("\(error)")
+      throw error
+    }
+  }
+}
+
+/// `path` made absolute against the working directory.
+func absolute(_ path: String) -> String {
+  if path.hasPrefix("/") { return path }
+  guard let cwd = getcwd(nil, 0) else { return path }
+  defer { free(cwd) }
+  return String(cString: cwd) + "/" + path
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import ChunkStore
+import ImageIndex
+import RemoteStore
+
+struct Publish: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Write an image and its packs into DEST-DIR as plain files for any static server to serve.",
+    discussion: """
+      DEST-DIR holds exactly the files to upload. Publishing more images into it adds only the packs \
+      it lacks. `lazyfs mount --remote URL` reads from such a directory served over HTTP(S).
+      """)
+  @OptionGroup var storeOptions: StoreOptions
+  @Argument(help: "The image: a name, a digest or a unique digest prefix.") var image: String
+  @Argument(help: "The directory to write (created if missing).") var dest: String
+
+  func run() throws {
+    try guarded("publish") {
+      let store = try storeOptions.open()
+      let (digest, index) = try openImage(store, image)
+      let names = try store.names().filter { $0.digest == digest }.map(\.name)
+      let r = try Publisher.publish(store: store, image: digest, names: names, chunks: index.chunks, to: dest)
+      print(
+        "published \(digest): \(r.packsWritten) pack(s) written, \(r.packsPresent) already there, "
+          + "\(humanBytes(r.bytesWritten)) written")
+    }
+  }
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import LazyFS
+
+struct Stats: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    abstract: "Show what a mount has read and loaded: bytes, chunk loads, cache hits, latency, share fetched.")
+  @Flag(help: "Print JSON.") var json = false
+  @Argument(help: "The mount point.") var mountpoint: String
+
+  func run() throws {
+    try guarded("stats") {
+      let s = try MountStatistics.read(mountpoint: mountpoint)
+      if json {
+        print(String(decoding: try s.json(pretty: true), as: UTF8.self))
+        return
+      }
+      let l = s.loadLatencyMicroseconds
+      let lookups = s.chunkLoads + s.cacheHits + s.sharedLoads
+      print("image        \(s.image)")
+      print("mount        \(s.mountpoint) (pid \(s.pid), up \(format1(s.uptimeSeconds)) s)")
+      print("read         \(humanBytes(s.bytesRead)) in \(s.readRequests) requests")
+      print(
+        "chunks       \(s.chunkLoads) loads, \(s.cacheHits) cache hits, \(s.sharedLoads) shared loads, "
+          + "\(s.loadErrors) errors; hit rate \(lookups > 0 ? format1(100 * Double(s.cacheHits) / Double(lookups)) : "0.0") %"
+      )
+      print("load time    p50 \(l.p50) µs, p90 \(l.p90) µs, p99 \(l.p99) µs, max \(l.max) µs, mean \(l.mean) µs")
+      print(
+        "fetched      \(s.chunksLoaded) of \(s.chunksTotal) chunks, \(humanBytes(s.bytesLoaded)) of "
+          + "\(humanBytes(s.bytesTotal)) (\(format1(100 * s.shareFetched)) %)")
+      print("cache        \(humanBytes(s.cacheBytes)) of \(humanBytes(s.cacheCapacityBytes))")
+    }
+  }
+}

@@ -1,4 +1,0 @@
-import ChunkStore
-import Testing
-
-@Test func moduleLoads() {}

@@ -1,4 +1,0 @@
-import ImageIndex
-import Testing
-
-@Test func moduleLoads() {}

@@ -1,0 +1,78 @@
+import Foundation
+import Glibc
+
+/// A real nginx (Debian's) serving a directory on a loopback port, for as long as the test needs it.
+final class Nginx {
+  let root: String
+  let port: Int
+  private let dir: String
+  private var process: Process?
+
+  var url: String { "http://127.0.0.1:\(port)" }
+
+  init(serving root: String, scratch dir: String) throws {
+    self.root = root
+    self.dir = dir
+    port = Int.random(in: 20000...60000)
+    try start()
+  }
+
+  func start() throws {
+    let conf = """
+      user root;
+      worker_processes 2;
+      daemon off;
+      pid \(dir)/nginx.pid;
+      error_log \(dir)/error.log;
+      events { worker_connections 256; }
+      http {
+        access_log off;
+        client_body_temp_path \(dir)/body;
+        proxy_temp_path \(dir)/proxy;
+        fastcgi_temp_path \(dir)/fastcgi;
+        uwsgi_temp_path \(dir)/uwsgi;
+        scgi_temp_path \(dir)/scgi;
+        server { listen 127.0.0.1:\(port); root \(root); }
+      }
+      """
+    try conf.write(toFile: "\(dir)/nginx.conf", atomically: true, encoding: .utf8)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
+    p.arguments = ["-c", "\(dir)/nginx.conf", "-p", dir]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    process = p
+    // Ready when it answers.
+    for _ in 0..<200 {
+      if connects() { return }
+      guard p.isRunning else { break }
+      usleep(10_000)
+    }
+    throw NSError(domain: "nginx did not start; see \(dir)/error.log", code: 1)
+  }
+
+  func stop() {
+    guard let p = process else { return }
+    kill(p.processIdentifier, SIGTERM)
+    p.waitUntilExit()
+    process = nil
+    while connects() { usleep(10_000) }
+  }
+
+  deinit { stop() }
+
+  private func connects() -> Bool {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var addr = sockaddr_in()
+    addr.sin_family = sa_family_t(AF_INET)
+    addr.sin_port = in_port_t(UInt16(port).bigEndian)
+    addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &addr) {
+      $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+        connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+      }
+    }
+  }
+}
