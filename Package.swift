@@ -61,9 +61,11 @@ let package = Package(
 
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
     .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem"], swiftSettings: strict),
-    .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs"], swiftSettings: strict),
-    .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs"], swiftSettings: strict),
-    .testTarget(name: "LazyFSTests", dependencies: ["LazyFS", "Codecs", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(
+      name: "LazyFSTests", dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
+      swiftSettings: strict),
     .testTarget(
       name: "RemoteStoreTests",
       dependencies: ["RemoteStore", "ImageImport", "ImageIndex", "ChunkStore", "Codecs", "LinuxSystem"],

@@ -32,12 +32,13 @@ extension ChunkStore {
     try Files.list(indexesDirectory).compactMap { Digest(hex: $0) }.sorted()
   }
 
-  /// Names are path-like (`debian:bookworm`, `team/app:1.2`) but never escape `names/`.
+  /// Names are path-like (`debian:bookworm`, `team/app:1.2`) but never escape `names/`; no component starts
+  /// with '.' (that keeps `..` out, and the store's own `.tmp-` files apart).
   public static func validName(_ name: String) -> Bool {
     guard !name.isEmpty, name.utf8.count <= 200, !name.hasPrefix("/"), !name.hasSuffix("/") else { return false }
     let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:/@")
     return name.allSatisfy(allowed.contains)
-      && !name.split(separator: "/").contains { $0 == "." || $0 == ".." || $0.isEmpty }
+      && !name.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0.hasPrefix(".") }
   }
 
   private func namePath(_ name: String) -> String {

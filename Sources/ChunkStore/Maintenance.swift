@@ -111,9 +111,9 @@ extension ChunkStore {
       let keep = entries.filter { live.contains($0.0) }
       if keep.count == entries.count { continue }
       report.chunksRemoved += entries.count - keep.count
-      let before = fileSize(base + ".pack")
+      var before = fileSize(base + ".pack")
       if !keep.isEmpty {
-        try rewritePack(base + ".pack", keeping: keep)
+        before -= try rewritePack(base + ".pack", keeping: keep)
         report.packsRewritten += 1
       } else {
         report.packsRemoved += 1
@@ -130,7 +130,9 @@ extension ChunkStore {
 
   /// Copies the blocks holding `keep` into a new pack (committed the usual way) and subtracts its size
   /// from nothing: the caller removes the old pack afterwards.
-  private func rewritePack(_ path: String, keeping keep: [(Digest, ChunkLocation)]) throws {
+  /// Copies the blocks holding `keep` into a new pack; returns its size. (A block is copied whole, with any
+  /// dead chunks in it: recompressing would cost more than the bytes are worth.)
+  private func rewritePack(_ path: String, keeping keep: [(Digest, ChunkLocation)]) throws -> Int64 {
     let fd = try FileDescriptor.open(path, O_RDONLY)
     defer { fd.close() }
     let writer = PackWriter(store: self)
@@ -145,6 +147,7 @@ extension ChunkStore {
         chunks: members.map { ($0.0, $0.1.offsetInBlock, $0.1.length) })
     }
     try writer.commit()
+    return writer.bytesWritten + Int64(StoreLayout.packMagic.count)
   }
 
   private func fileSize(_ path: String) -> Int64 {

@@ -12,6 +12,7 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
   case ambiguousImage(String, candidates: [String])
   case corruptImageIndex(Digest, reason: String)
   case invalidName(String)
+  case shortFile(expected: Int64, missing: Int64)
 
   public var description: String {
     switch self {
@@ -23,7 +24,10 @@ public enum StoreError: Error, CustomStringConvertible, Sendable {
     case .unknownImage(let ref): "no image matches \"\(ref)\""
     case .ambiguousImage(let ref, let c): "\"\(ref)\" matches several images: \(c.joined(separator: ", "))"
     case .corruptImageIndex(let d, let reason): "image index \(d) is corrupt: \(reason)"
-    case .invalidName(let n): "invalid image name \"\(n)\" (use letters, digits, '.', '_', '-', ':', '/'; no '..')"
+    case .shortFile(let expected, let missing):
+      "file data ended \(missing) bytes before the \(expected) the archive announced"
+    case .invalidName(let n):
+      "invalid image name \"\(n)\" (letters, digits, '.', '_', '-', ':', '@', '/'; no part may be empty or start with '.')"
     }
   }
 }

@@ -89,7 +89,7 @@ public final class StoreWriter: @unchecked Sendable {
         let n = try batch.withUnsafeMutableBytes { b in
           try read(UnsafeMutableRawBufferPointer(rebasing: b[used..<(used + want)]))
         }
-        if n <= 0 { throw StoreError.notAStore(path: "", reason: "file data ended \(remaining) bytes early") }
+        if n <= 0 { throw StoreError.shortFile(expected: size, missing: remaining) }
         used += n
         remaining -= Int64(n)
       }
@@ -211,7 +211,8 @@ public final class StoreWriter: @unchecked Sendable {
   /// is written: until then, gc would see them as garbage.
   public func close() { lock.unlock() }
 
-  /// Abandons the session: nothing written becomes visible, temporary files are removed.
+  /// Abandons the session: the open pack's temporary files are removed. Packs already committed because
+  /// the session passed `packTarget` stay until `gc`, which finds no image using them.
   public func abort() {
     submit()
     group.wait()

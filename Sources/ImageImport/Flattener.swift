@@ -51,7 +51,7 @@ final class Flattener {
       if name == ".wh..wh..opq" {
         parent.children = parent.children.filter { createdThisLayer.contains(ObjectIdentifier($0.value)) }
       } else if !name.hasPrefix(".wh..wh.") {
-        parent.children[String(name.dropFirst(4))] = nil
+        parent.children[EntryName(name.dropFirst(4))] = nil
       }
       return
     }
@@ -59,7 +59,7 @@ final class Flattener {
     let node: TreeNode
     switch header.type {
     case .directory:
-      if let existing = parent.children[name], existing.isDirectory {
+      if let existing = parent.children[EntryName(name)], existing.isDirectory {
         existing.attributes = attributes(header, type: .directory)
         existing.xattrs = header.xattrs
         createdThisLayer.insert(ObjectIdentifier(existing))
@@ -88,7 +88,7 @@ final class Flattener {
       node = TreeNode(attributes: attributes(header, type: .fifo))
     }
     if header.type != .hardlink { node.xattrs = header.xattrs }
-    parent.children[name] = node
+    parent.children[EntryName(name)] = node
     createdThisLayer.insert(ObjectIdentifier(node))
   }
 
@@ -102,7 +102,7 @@ final class Flattener {
   private func directory(_ components: [String], creating: Bool, for entry: String) throws -> TreeNode {
     var dir = root
     for (k, c) in components.enumerated() {
-      if let next = dir.children[c] {
+      if let next = dir.children[EntryName(c)] {
         guard next.isDirectory else {
           let at = components[0...k].joined(separator: "/")
           let what = next.attributes.type == .symlink ? "through symlink \"\(at)\"" : "through non-directory \"\(at)\""
@@ -111,7 +111,7 @@ final class Flattener {
         dir = next
       } else {
         let made = TreeNode(attributes: implicitDirectory)
-        dir.children[c] = made
+        dir.children[EntryName(c)] = made
         createdThisLayer.insert(ObjectIdentifier(made))
         dir = made
       }
@@ -122,7 +122,7 @@ final class Flattener {
   private func lookup(_ path: String, for entry: String) throws -> TreeNode? {
     var node = root
     for c in path.split(separator: "/") {
-      guard node.isDirectory, let next = node.children[String(c)] else { return nil }
+      guard node.isDirectory, let next = node.children[EntryName(c)] else { return nil }
       node = next
     }
     return node

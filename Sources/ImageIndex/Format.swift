@@ -6,7 +6,7 @@ import Codecs
 /// ```
 /// header   64 bytes: magic "LZIMG001", entry count u32, chunk count u32, extent count u64,
 ///                    then the byte offsets of: entries u64, extents u64, chunks u64, strings u64,
-///                    strings length u64, config offset u64 … (see `Header`)
+///                    then config offset u32 and config length u32 (relative to strings)
 /// entries  96 bytes each, in breadth-first order: the root is entry 0, and the children of every
 ///          directory are contiguous and sorted by name (bytewise), so a lookup in a directory is a binary
 ///          search and a listing is a slice

@@ -31,10 +31,12 @@ public final class ImageIndex: @unchecked Sendable {
     guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd.raw, 0), p != MAP_FAILED else {
       throw SystemError("mmap", path: path)
     }
-    try self.init(base: UnsafeRawPointer(p), length: size, unmap: true, owned: nil)
-    if let expect, Digest.of(UnsafeRawBufferPointer(start: base, count: length)) != expect {
+    // Check the digest before trusting any offset in the file.
+    if let expect, Digest.of(UnsafeRawBufferPointer(start: p, count: size)) != expect {
+      munmap(p, size)
       throw IndexError("\(path): content does not match digest \(expect)")
     }
+    try self.init(base: UnsafeRawPointer(p), length: size, unmap: true, owned: nil)
   }
 
   /// Reads an index held in memory.
@@ -62,14 +64,26 @@ public final class ImageIndex: @unchecked Sendable {
     extentsOffset = u64(32)
     chunksOffset = u64(40)
     stringsOffset = u64(48)
-    configRange = (u64(48) + u32(56))..<(u64(48) + u32(56) + u32(60))
+    // Every sum and product below is checked: a crafted header must be an error, not a trap.
+    func add(_ a: Int, _ b: Int) -> Int? {
+      let (r, o) = a.addingReportingOverflow(b)
+      return o ? nil : r
+    }
+    func mul(_ a: Int, _ b: Int) -> Int? {
+      let (r, o) = a.multipliedReportingOverflow(by: b)
+      return o ? nil : r
+    }
+    let configStart = add(stringsOffset, u32(56))
+    let configEnd = configStart.flatMap { add($0, u32(60)) }
+    configRange = (configStart ?? 0)..<max(configStart ?? 0, configEnd ?? 0)
     let magicOK = IndexFormat.magic.withUnsafeBytes { memcmp($0.baseAddress!, b, 8) == 0 }
     let sane =
       magicOK && count >= 1 && extentCount >= 0 && entriesOffset == IndexFormat.headerSize
-      && extentsOffset == entriesOffset + count * IndexFormat.entrySize
-      && chunksOffset == extentsOffset + extentCount * IndexFormat.extentSize
-      && stringsOffset == chunksOffset + chunkCount * IndexFormat.chunkSize
-      && stringsOffset <= length && configRange.lowerBound >= stringsOffset && configRange.upperBound <= length
+      && extentsOffset >= 0 && chunksOffset >= 0 && stringsOffset >= 0
+      && mul(count, IndexFormat.entrySize).flatMap { add(entriesOffset, $0) } == extentsOffset
+      && mul(extentCount, IndexFormat.extentSize).flatMap { add(extentsOffset, $0) } == chunksOffset
+      && mul(chunkCount, IndexFormat.chunkSize).flatMap { add(chunksOffset, $0) } == stringsOffset
+      && stringsOffset <= length && configEnd != nil && configEnd! <= length
     if !sane {
       if unmap { munmap(UnsafeMutableRawPointer(mutating: base), length) }
       throw IndexError("not an image index, or a corrupt one (bad magic or section bounds)")
@@ -90,10 +104,14 @@ public final class ImageIndex: @unchecked Sendable {
   }
 
   /// A byte range of the strings section, clamped to the file.
-  private func strings(_ offset: UInt64, _ count: Int) -> UnsafeRawBufferPointer {
-    let start = min(stringsOffset + Int(truncatingIfNeeded: offset), length)
-    return UnsafeRawBufferPointer(start: base + start, count: max(0, min(count, length - start)))
+  private func strings(_ offset: UInt64, _ count: UInt64) -> UnsafeRawBufferPointer {
+    let start = stringsOffset + Int(min(offset, UInt64(length - stringsOffset)))
+    return UnsafeRawBufferPointer(start: base + start, count: Int(min(count, UInt64(length - start))))
   }
+
+  /// A count or an entry, extent or chunk number read from the file, clamped to `limit`: a damaged index
+  /// gives wrong answers, never a read outside the mapping.
+  @inline(__always) private func clamp(_ v: UInt64, _ limit: Int) -> Int { Int(min(v, UInt64(limit))) }
 
   public func attributes(_ i: Int) -> EntryAttributes {
     EntryAttributes(
@@ -102,19 +120,19 @@ public final class ImageIndex: @unchecked Sendable {
   }
 
   public func nlink(_ i: Int) -> UInt32 { e32(i, 12) }
-  public func parent(_ i: Int) -> Int { Int(e32(i, 36)) }
+  public func parent(_ i: Int) -> Int { clamp(UInt64(e32(i, 36)), count - 1) }
   /// The entry number of the first name of `i`'s hardlink group (`i` itself when it has one name).
-  public func inode(_ i: Int) -> Int { Int(e32(i, 52)) }
+  public func inode(_ i: Int) -> Int { clamp(UInt64(e32(i, 52)), count - 1) }
   public func type(_ i: Int) -> FileType? { FileType(mode: e32(i, 0)) }
 
-  public func nameBytes(_ i: Int) -> UnsafeRawBufferPointer { strings(e64(i, 40), Int(e32(i, 48))) }
+  public func nameBytes(_ i: Int) -> UnsafeRawBufferPointer { strings(e64(i, 40), UInt64(e32(i, 48))) }
   public func name(_ i: Int) -> String { String(decoding: nameBytes(i), as: UTF8.self) }
 
   /// The entry numbers of a directory's children, in name order (empty for anything else).
   public func children(_ i: Int) -> Range<Int> {
     guard type(i) == .directory else { return 0..<0 }
-    let first = min(Int(e64(i, 56)), count)
-    return first..<min(first + Int(e64(i, 64)), count)
+    let first = clamp(e64(i, 56), count)
+    return first..<(first + clamp(e64(i, 64), count - first))
   }
 
   /// Finds `name` in directory `dir` by binary search.
@@ -148,7 +166,7 @@ public final class ImageIndex: @unchecked Sendable {
   public func path(of i: Int) -> String {
     var parts: [String] = []
     var at = i
-    while at != 0 && parts.count <= count {
+    while at != 0 && at < count && parts.count <= count {
       parts.append(name(at))
       at = parent(at)
     }
@@ -157,14 +175,14 @@ public final class ImageIndex: @unchecked Sendable {
 
   public func symlinkTarget(_ i: Int) -> String {
     guard type(i) == .symlink else { return "" }
-    return String(decoding: strings(e64(i, 56), Int(e64(i, 64))), as: UTF8.self)
+    return String(decoding: strings(e64(i, 56), e64(i, 64)), as: UTF8.self)
   }
 
   /// The extent numbers of a regular file, in file order.
   public func extents(_ i: Int) -> Range<Int> {
     guard type(i) == .regular else { return 0..<0 }
-    let first = min(Int(e64(i, 56)), extentCount)
-    return first..<min(first + Int(e64(i, 64)), extentCount)
+    let first = clamp(e64(i, 56), extentCount)
+    return first..<(first + clamp(e64(i, 64), extentCount - first))
   }
 
   public func extent(_ k: Int) -> Extent {
@@ -201,7 +219,7 @@ public final class ImageIndex: @unchecked Sendable {
   public var chunks: [Digest] { (0..<chunkCount).map(chunk) }
 
   public func xattrs(_ i: Int) -> [(name: String, value: [UInt8])] {
-    let blob = strings(e64(i, 80), Int(e32(i, 88)))
+    let blob = strings(e64(i, 80), UInt64(e32(i, 88)))
     var out: [(String, [UInt8])] = []
     var at = 0
     while at + 8 <= blob.count {

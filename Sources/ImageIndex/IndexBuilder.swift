@@ -5,7 +5,7 @@ import Codecs
 /// A hardlink is the same `Node` object under two or more names; the builder finds those groups by identity.
 public final class TreeNode {
   public var attributes: EntryAttributes
-  public var children: [String: TreeNode] = [:]
+  public var children: [EntryName: TreeNode] = [:]
   public var extents: [Extent] = []
   public var symlinkTarget = ""
   public var xattrs: [(name: String, value: [UInt8])] = []
@@ -13,6 +13,15 @@ public final class TreeNode {
   public init(attributes: EntryAttributes) { self.attributes = attributes }
 
   public var isDirectory: Bool { attributes.type == .directory }
+}
+
+/// A name in a directory, compared byte for byte as the kernel does. (Swift's `String` equality is
+/// canonical equivalence: "\u{E9}" and "e\u{301}" are equal strings, but two different files on Linux.)
+public struct EntryName: Hashable, Sendable, ExpressibleByStringLiteral, CustomStringConvertible {
+  public let bytes: [UInt8]
+  public init(_ name: some StringProtocol) { bytes = Array(name.utf8) }
+  public init(stringLiteral value: String) { self.init(value) }
+  public var description: String { String(decoding: bytes, as: UTF8.self) }
 }
 
 /// Serialises a tree into the index format (see `IndexFormat`). Deterministic: the same tree always gives
@@ -26,7 +35,7 @@ public enum IndexBuilder {
     while i < order.count {
       let node = order[i].node
       if node.isDirectory {
-        let sorted = node.children.map { (Array($0.key.utf8), $0.value) }.sorted {
+        let sorted = node.children.map { ($0.key.bytes, $0.value) }.sorted {
           $0.0.lexicographicallyPrecedes($1.0)
         }
         childRange[i] = (order.count, sorted.count)

@@ -15,19 +15,14 @@ import Synchronization
 public final class FuseSession {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
+  private let allowOther: Bool
   private var mounted = false
 
   public init(filesystem: ImageFilesystem, allowOther: Bool) throws {
     self.filesystem = filesystem
+    self.allowOther = allowOther
     var options = "ro,default_permissions,fsname=lazyfs:\(filesystem.digest.hex.prefix(12)),subtype=lazyfs,auto_unmount"
-    if allowOther {
-      options += ",allow_other"
-    } else if geteuid() == 0 {
-      // A container root file system needs its setuid programs and device nodes to work. That is safe only
-      // while no one but root can reach the mount: with allow_other, any user could run the image's setuid
-      // binaries, so the default nosuid,nodev stays.
-      options += ",suid,dev"
-    }
+    if allowOther { options += ",allow_other" }
     var args = fuse_args(argc: 0, argv: nil, allocated: 0)
     defer { fuse_opt_free_args(&args) }
     for arg in ["lazyfs", "-o", options] { _ = fuse_opt_add_arg(&args, arg) }
@@ -64,8 +59,11 @@ public final class FuseSession {
     guard fuse_set_signal_handlers(session) == 0 else { throw MountError("fuse_set_signal_handlers failed") }
     defer { fuse_remove_signal_handlers(session) }
     let mountpoint = filesystem.mountpoint
+    let allowSetuid = geteuid() == 0 && !allowOther
     DispatchQueue.global().async {
-      if Self.waitUntilServing(mountpoint) { ready() }
+      guard Self.waitUntilServing(mountpoint) else { return }
+      if allowSetuid { Self.allowSetuidAndDevices(mountpoint, logger: logger) }
+      ready()
     }
     let config = fuse_loop_cfg_create()
     defer { fuse_loop_cfg_destroy(config) }
@@ -81,6 +79,16 @@ public final class FuseSession {
       mounted = false
     }
     logger.info("unmounted \(mountpoint)")
+  }
+
+  /// fusermount3 always mounts nosuid,nodev (libfuse never passes it `suid` or `dev`). A container root
+  /// file system needs its setuid programs and device nodes to work, and that is safe while no one but
+  /// root can reach the mount; with allow_other any user could run the image's setuid binaries, so the
+  /// flags stay. A bind remount changes only these per-mount flags, and needs no request served.
+  static func allowSetuidAndDevices(_ mountpoint: String, logger: Logger) {
+    if CFuse.mount(nil, mountpoint, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil) != 0 {
+      logger.warning("\(SystemError("mount", path: mountpoint)): setuid programs and devices stay disabled")
+    }
   }
 
   /// Whether `mountpoint` answers as a FUSE file system: statfs sees FUSE's magic number. The first call

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 
 /// Whole-file helpers built so that a crash at any instant leaves either the old file or the new one.
 public enum Files {
@@ -83,9 +84,13 @@ public enum Files {
   }
 }
 
-/// An advisory lock on a file (flock), shared or exclusive, released on `unlock` or process exit.
-public struct FileLock: Sendable {
+/// An advisory lock on a file (flock), shared or exclusive, released on `unlock` (once; later calls do
+/// nothing, so a descriptor number reused elsewhere is never closed by mistake) or at process exit.
+public final class FileLock: Sendable {
   public let fd: FileDescriptor
+  private let held = Mutex(true)
+
+  private init(fd: FileDescriptor) { self.fd = fd }
 
   public static func acquire(_ path: String, exclusive: Bool, wait: Bool = true) throws -> FileLock? {
     let fd = try FileDescriptor.open(path, O_RDWR | O_CREAT, mode: 0o644)
@@ -101,5 +106,11 @@ public struct FileLock: Sendable {
     return FileLock(fd: fd)
   }
 
-  public func unlock() { fd.close() }
+  public func unlock() {
+    if held.withLock({ h in
+      defer { h = false }; return h
+    }) {
+      fd.close()
+    }
+  }
 }

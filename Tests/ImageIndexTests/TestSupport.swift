@@ -53,7 +53,7 @@ func special(_ type: FileType, rdev: UInt64 = 0, mode: UInt32 = 0o600) -> TreeNo
 /// was already made takes over its children.
 func insert(_ node: TreeNode, at path: String, in root: TreeNode) {
   var dir = root
-  let parts = path.split(separator: "/").map(String.init)
+  let parts = path.split(separator: "/").map(EntryName.init)
   for part in parts.dropLast() {
     if let next = dir.children[part] {
       dir = next
@@ -71,7 +71,7 @@ func insert(_ node: TreeNode, at path: String, in root: TreeNode) {
 func walk(_ root: TreeNode, _ prefix: String = "") -> [(path: String, node: TreeNode)] {
   var out = [(prefix, root)]
   for (name, child) in root.children {
-    let path = prefix.isEmpty ? name : prefix + "/" + name
+    let path = prefix.isEmpty ? name.description : prefix + "/" + name.description
     if child.isDirectory { out += walk(child, path) } else { out.append((path, child)) }
   }
   return out

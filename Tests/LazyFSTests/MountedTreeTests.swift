@@ -1,0 +1,35 @@
+import Glibc
+import LazyFS
+import Testing
+
+/// A mount shows exactly what `lazyfs export` writes: every path, its metadata to the nanosecond, its
+/// xattrs, its bytes and its hardlinks.
+@Suite("Mounted trees equal their export")
+struct MountedTreeTests {
+  @Test("tiny: every kind of entry and metadata", .enabled(if: Fixture.available("tiny")))
+  func tiny() throws {
+    try compare(try PreparedImage.tiny.get())
+  }
+
+  @Test("python: a Debian root file system", .enabled(if: Fixture.available("python")))
+  func python() throws {
+    try compare(try PreparedImage.python.get())
+  }
+
+  private func compare(_ image: PreparedImage) throws {
+    let want = try TreeSnapshot(image.export)
+    try withMount(image) { mountpoint in
+      let got = try TreeSnapshot(mountpoint)
+      let differences = got.differences(from: want)
+      #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+      #expect(got.entries.count == want.entries.count)
+      // The file system itself: FUSE, read-only, and sized as the image.
+      var s = statvfs()
+      #expect(statvfs(mountpoint, &s) == 0)
+      #expect(s.f_flag & UInt(ST_RDONLY) != 0)
+      #expect(s.f_namemax == 255)
+      #expect(s.f_files == UInt(want.entries.count))
+      #expect(open(mountpoint + "/created", O_WRONLY | O_CREAT, 0o644) == -1 && errno == EROFS)
+    }
+  }
+}

@@ -1,0 +1,271 @@
+import Codecs
+import Foundation
+import Glibc
+import LazyFS
+import LinuxSystem
+import Synchronization
+import Testing
+
+/// Where the fixtures are (`make fixtures` builds them), and whether one is there.
+enum Fixture {
+  static let root = ProcessInfo.processInfo.environment["LAZYFS_FIXTURES"] ?? "/var/cache/lazyfs-fixtures"
+  static func path(_ relative: String) -> String { "\(root)/\(relative)" }
+  static func available(_ name: String) -> Bool { Files.exists("\(root)/\(name)/.done") }
+}
+
+/// The `lazyfs` binary under test: `$LAZYFS_BIN/lazyfs` (set by `make test`), else the release build.
+let lazyfsBinary: String = {
+  let env = ProcessInfo.processInfo.environment
+  let dir = env["LAZYFS_BIN"] ?? FileManager.default.currentDirectoryPath + "/.build/release"
+  return dir + "/lazyfs"
+}()
+
+struct RunResult {
+  var status: Int32
+  var stdout: String
+  var stderr: String
+  var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+}
+
+/// Runs a program to completion, capturing its output.
+@discardableResult
+func run(_ program: String, _ arguments: [String]) throws -> RunResult {
+  let p = Process()
+  p.executableURL = URL(fileURLWithPath: program)
+  p.arguments = arguments
+  let out = Pipe()
+  let err = Pipe()
+  p.standardOutput = out
+  p.standardError = err
+  try p.run()
+  // Read both pipes while the process runs, so neither fills up.
+  nonisolated(unsafe) var errData = Data()
+  let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
+  reader.start()
+  let outData = out.fileHandleForReading.readDataToEndOfFile()
+  p.waitUntilExit()
+  while !reader.isFinished { usleep(1000) }
+  return RunResult(
+    status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+    stderr: String(decoding: errData, as: UTF8.self))
+}
+
+/// `lazyfs ARGS`, expecting success; records the error output otherwise.
+@discardableResult
+func lazyfs(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) throws -> RunResult {
+  let r = try run(lazyfsBinary, arguments)
+  if r.status != 0 {
+    Issue.record("lazyfs \(arguments.joined(separator: " ")) failed: \(r.stderr)", sourceLocation: sourceLocation)
+  }
+  return r
+}
+
+/// A fresh directory under /tmp, removed by `remove()`.
+struct TempDir {
+  let path: String
+
+  init(_ prefix: String = "lazyfs-mount-tests") throws {
+    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
+    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+      throw SystemError("mkdtemp")
+    }
+    path = String(cString: made)
+  }
+
+  func sub(_ name: String) -> String { "\(path)/\(name)" }
+
+  /// Makes a subdirectory and returns its path.
+  func directory(_ name: String) throws -> String {
+    try Files.makeDirectories(sub(name))
+    return sub(name)
+  }
+
+  /// Removes the tree, unless something is still mounted inside it (removing through a live overlay would
+  /// delete its upper files; through a lazyfs mount it would only fail): then it is left, and recorded.
+  func remove() {
+    let mounts = (try? MountTable.mounts()) ?? []
+    if let inside = mounts.first(where: { $0.target.hasPrefix(path + "/") }) {
+      Issue.record("not removing \(path): \(inside) is still mounted")
+      return
+    }
+    Files.removeTree(path)
+  }
+}
+
+/// An image imported into a store and exported back to a directory: the reference a mount is compared to.
+/// Each fixture is imported once per test run, shared by the tests that only read it, and removed at exit.
+struct PreparedImage: Sendable {
+  let store: String
+  let digest: String
+  let export: String
+
+  static func prepare(_ fixture: String, into dir: String) throws -> PreparedImage {
+    let store = "\(dir)/\(fixture)-store"
+    let r = try lazyfs(["import", "--store", store, Fixture.path("\(fixture)/rootfs.tar")])
+    guard r.status == 0, r.lastLine.hasPrefix("sha256:") else { throw TestFailure("import of \(fixture) failed") }
+    let export = "\(dir)/\(fixture)-export"
+    try lazyfs(["export", "--store", store, r.lastLine, export])
+    return PreparedImage(store: store, digest: r.lastLine, export: export)
+  }
+
+  static let shared: TempDir = {
+    let dir = try! TempDir("lazyfs-shared-images")
+    sharedDirectory.withLock { $0 = dir.path }
+    atexit { sharedDirectory.withLock { path in path.map { Files.removeTree($0) } } }
+    return dir
+  }()
+
+  static let tiny = Result { try prepare("tiny", into: shared.path) }
+  static let python = Result { try prepare("python", into: shared.path) }
+}
+
+private let sharedDirectory = Mutex<String?>(nil)
+
+struct TestFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+/// Mounts `image` on a fresh directory, runs `body` with the mount point, and always unmounts: with
+/// `lazyfs umount`, falling back to a lazy unmount so that a failing test never leaves a mount behind.
+func withMount(
+  _ image: PreparedImage, store: String? = nil, extra: [String] = [],
+  _ body: (_ mountpoint: String) throws -> Void
+) throws {
+  let dir = try TempDir()
+  defer { dir.remove() }
+  let mountpoint = try dir.directory("mnt")
+  let r = try lazyfs(["mount", "--store", store ?? image.store] + extra + [image.digest, mountpoint])
+  guard r.status == 0 else { throw TestFailure("mount failed: \(r.stderr)") }
+  defer { forceUnmount(mountpoint) }
+  try body(mountpoint)
+}
+
+/// Unmounts whatever lazyfs mount is at `mountpoint`, however it can, and waits until it is gone.
+func forceUnmount(_ mountpoint: String) {
+  guard isMounted(mountpoint) else { return }
+  if (try? run(lazyfsBinary, ["umount", mountpoint]))?.status != 0 {
+    _ = try? run(lazyfsBinary, ["umount", "--lazy", mountpoint])
+  }
+  if !waitUntil(seconds: 10, { !isMounted(mountpoint) }) {
+    umount2(mountpoint, Int32(MNT_DETACH))
+    Issue.record("\(mountpoint) needed a forced lazy unmount")
+  }
+}
+
+func isMounted(_ path: String) -> Bool {
+  ((try? MountTable.mounts()) ?? []).contains { $0.target == path }
+}
+
+/// Polls `condition` every 10 ms for up to `seconds`; returns whether it became true.
+func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
+  let deadline = Date().addingTimeInterval(seconds)
+  while Date() < deadline {
+    if condition() { return true }
+    usleep(10_000)
+  }
+  return condition()
+}
+
+func statistics(_ mountpoint: String) throws -> MountStatistics { try MountStatistics.read(mountpoint: mountpoint) }
+
+/// SHA-256 of a file's bytes, read with `read(2)`: an error (EIO) is thrown, never papered over.
+func contentHash(_ path: String) throws -> String {
+  let digesting = DigestingStream(try FileStream(path: path))
+  try digesting.drain()
+  return digesting.finalize().hex
+}
+
+/// Reads `count` bytes at `offset` of an open file; the errno is thrown as a `SystemError`.
+func pread(_ fd: Int32, _ offset: Int64, _ count: Int) throws -> [UInt8] {
+  var buffer = [UInt8](repeating: 0, count: count)
+  let n = try buffer.withUnsafeMutableBytes { b in
+    try FileDescriptor(raw: fd).pread(into: b, at: offset)
+  }
+  return Array(buffer[0..<n])
+}
+
+/// Everything about a tree a mount must show as the export does: per path, what `lstat` says (type and
+/// mode bits, owner, size, link count, device number, mtime to the nanosecond), the symlink target, the
+/// xattrs, the content hash, and which paths share an inode. Paths come from readdir, so comparing the
+/// path sets compares listings without regard to order.
+struct TreeSnapshot {
+  struct Entry: Equatable, CustomStringConvertible {
+    var mode: UInt32
+    var uid: UInt32
+    var gid: UInt32
+    var size: Int64
+    var nlink: UInt
+    var rdev: UInt64
+    var mtime: String
+    var target: String
+    var xattrs: [String: [UInt8]]
+    var content: String
+    /// The first path (sorted) with the same inode number: equal partitions mean equal hardlink groups.
+    var inodeGroup: String
+
+    var description: String {
+      "mode \(String(mode, radix: 8)) \(uid):\(gid) size \(size) nlink \(nlink) rdev \(rdev) mtime \(mtime) "
+        + "-> \(target) xattrs \(xattrs.keys.sorted()) content \(content.prefix(12)) group \(inodeGroup)"
+    }
+  }
+
+  var entries: [String: Entry] = [:]
+
+  init(_ root: String) throws {
+    var paths: [String] = []
+    try Self.walk(root, "", &paths)
+    paths.sort()
+    var groups: [UInt: String] = [:]
+    for rel in paths {
+      let full = rel.isEmpty ? root : "\(root)/\(rel)"
+      var st = stat()
+      guard lstat(full, &st) == 0 else { throw SystemError("lstat", path: full) }
+      let type = st.st_mode & S_IFMT
+      if groups[st.st_ino] == nil { groups[st.st_ino] = rel }
+      var target = ""
+      if type == S_IFLNK {
+        var buf = [CChar](repeating: 0, count: 4097)
+        let n = readlink(full, &buf, 4096)
+        target = String(decoding: buf[0..<max(0, n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+      }
+      var xattrs: [String: [UInt8]] = [:]
+      for (name, value) in try ExtendedAttributes.list(full) { xattrs[name] = value }
+      entries[rel.isEmpty ? "." : rel] = Entry(
+        mode: st.st_mode, uid: st.st_uid, gid: st.st_gid,
+        size: type == S_IFREG || type == S_IFLNK ? Int64(st.st_size) : 0, nlink: st.st_nlink,
+        rdev: type == S_IFCHR || type == S_IFBLK ? UInt64(st.st_rdev) : 0,
+        mtime: "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)", target: target, xattrs: xattrs,
+        content: type == S_IFREG ? try contentHash(full) : "", inodeGroup: groups[st.st_ino]!)
+    }
+  }
+
+  private static func walk(_ root: String, _ rel: String, _ paths: inout [String]) throws {
+    paths.append(rel)
+    let full = rel.isEmpty ? root : "\(root)/\(rel)"
+    var st = stat()
+    guard lstat(full, &st) == 0 else { throw SystemError("lstat", path: full) }
+    guard st.st_mode & S_IFMT == S_IFDIR else { return }
+    for name in try Files.list(full) { try walk(root, rel.isEmpty ? name : "\(rel)/\(name)", &paths) }
+  }
+
+  /// The differences from `other`, one line each (at most `limit`), for a readable failure.
+  func differences(from other: TreeSnapshot, limit: Int = 20) -> [String] {
+    var out: [String] = []
+    for path in Set(entries.keys).union(other.entries.keys).sorted() {
+      switch (entries[path], other.entries[path]) {
+      case (let a?, let b?) where a != b: out.append("\(path):\n    got  \(a)\n    want \(b)")
+      case (nil, _?): out.append("\(path): missing")
+      case (_?, nil): out.append("\(path): unexpected")
+      default: break
+      }
+      if out.count >= limit { break }
+    }
+    return out
+  }
+
+  /// Paths of regular files with their sizes, for tests that read at random.
+  var regularFiles: [(path: String, size: Int64)] {
+    entries.filter { $0.value.mode & S_IFMT == S_IFREG }.map { ($0.key, $0.value.size) }.sorted { $0.path < $1.path }
+  }
+}
