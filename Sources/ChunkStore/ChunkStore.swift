@@ -52,6 +52,8 @@ public final class ChunkStore: @unchecked Sendable {
   }
 
   /// Reads every committed pack index again (after an import or gc in this or another process).
+  /// Not safe while other threads read through this object: a long-lived reader (a mount) opens the store
+  /// once, pins its packs, and never reloads.
   public func reloadPacks() throws {
     var ids: [Digest] = []
     var table: [Digest: ChunkLocation] = [:]
@@ -70,6 +72,12 @@ public final class ChunkStore: @unchecked Sendable {
     blocks.clear()
     packIDs = ids
     locations = table
+  }
+
+  /// Opens every pack now: a snapshot that a later `gc` (which deletes or rewrites packs) cannot take away,
+  /// since an open file outlives its unlinking. A mount calls this when it starts.
+  public func pinPacks() throws {
+    for n in packIDs.indices { _ = try packFile(UInt32(n)) }
   }
 
   public var chunkCount: Int { locations.count }
