@@ -4,8 +4,8 @@
 // The inline functions below exist because Swift cannot use a few things libfuse declares:
 // - bitfields of fuse_file_info are imported by Swift, but setting them through a C function keeps the
 //   callers independent of how a given Swift/Clang version imports bitfields;
-// - POSIX_SPAWN_SETSID is a GNU extension that Swift's Glibc module does not define; the daemon is started
-//   with it in a session of its own.
+// - POSIX_SPAWN_SETSID and posix_spawn_file_actions_addclosefrom_np are GNU extensions that Swift's Glibc
+//   module does not declare; the daemon is started in a session of its own with no stray descriptors.
 // Names carry the `lf_` prefix.
 #pragma once
 #define FUSE_USE_VERSION 314
@@ -15,6 +15,12 @@
 #include <sys/xattr.h>
 #include <sys/uio.h>
 #include <spawn.h>
+
+/// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+, declared only under _GNU_SOURCE): the daemon
+/// must inherit no descriptor beyond the ones it is given. A caller's leaked descriptor held open for the
+/// daemon's lifetime is a real hang: Foundation's Process, for one, waits for its child's end of a socket
+/// pair to close before it reaps the child.
+extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 /// glibc's POSIX_SPAWN_SETSID (spawn.h, under _GNU_SOURCE): the child calls setsid() before exec.
 static const short LF_POSIX_SPAWN_SETSID = 0x80;

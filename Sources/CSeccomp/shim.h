@@ -11,3 +11,8 @@ static inline uint32_t cs_act_kill_thread(void) { return SCMP_ACT_KILL_THREAD; }
 static inline uint32_t cs_act_kill_process(void) { return SCMP_ACT_KILL_PROCESS; }
 static inline uint32_t cs_act_notify(void) { return SCMP_ACT_NOTIFY; }
 static inline int cs_error_syscall(void) { return __NR_SCMP_ERROR; }
+
+#include <sys/syscall.h>
+#include <unistd.h>
+/// A close-on-exec memfd to export a program into (memfd_create is hidden behind _GNU_SOURCE in glibc).
+static inline int cs_memfd(void) { return (int)syscall(SYS_memfd_create, "seccomp-bpf", 1U /* MFD_CLOEXEC */); }

@@ -43,7 +43,9 @@ public final class ChunkCache: Sendable {
   let statistics: Statistics
   private let logger: Logger
 
-  public init(source: any ChunkSource, capacity: Int, statistics: Statistics, logger: Logger) {
+  public init(
+    source: any ChunkSource, capacity: Int, statistics: Statistics, logger: Logger = Logger(label: "lazyfs.cache")
+  ) {
     self.source = source
     self.capacity = capacity
     self.statistics = statistics

@@ -44,7 +44,8 @@ public struct MountStatistics: Codable, Sendable, Equatable {
 
   public func json(pretty: Bool = false) throws -> [UInt8] {
     let encoder = JSONEncoder()
-    encoder.outputFormatting = pretty ? [.sortedKeys, .prettyPrinted] : [.sortedKeys]
+    encoder.outputFormatting =
+      pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
     return Array(try encoder.encode(self))
   }
 

@@ -13,13 +13,19 @@ public struct MountRequest: Sendable {
   public var mountpoint: String
   public var allowOther: Bool
   public var cacheCapacity: Int
+  /// The mount's readahead (root only); 0 keeps the kernel's default of 128 KiB.
+  public var readaheadKilobytes: Int
 
-  public init(store: String, image: String, mountpoint: String, allowOther: Bool, cacheCapacity: Int = 64 << 20) {
+  public init(
+    store: String, image: String, mountpoint: String, allowOther: Bool, cacheCapacity: Int = 64 << 20,
+    readaheadKilobytes: Int = 1024
+  ) {
     self.store = store
     self.image = image
     self.mountpoint = mountpoint
     self.allowOther = allowOther
     self.cacheCapacity = cacheCapacity
+    self.readaheadKilobytes = readaheadKilobytes
   }
 }
 
@@ -41,8 +47,12 @@ public enum Mounter {
       let e = Errno.current
       throw MountError("mount point \"\(request.mountpoint)\": \(e)")
     }
-    guard st.st_mode & S_IFMT == S_IFDIR else { throw MountError("mount point \"\(request.mountpoint)\" is not a directory") }
-    guard let resolved = realpath(request.mountpoint, nil) else { throw SystemError("realpath", path: request.mountpoint) }
+    guard st.st_mode & S_IFMT == S_IFDIR else {
+      throw MountError("mount point \"\(request.mountpoint)\" is not a directory")
+    }
+    guard let resolved = realpath(request.mountpoint, nil) else {
+      throw SystemError("realpath", path: request.mountpoint)
+    }
     let mountpoint = String(cString: resolved)
     free(resolved)
     if let existing = try MountTable.lazyfsMount(at: mountpoint) {
@@ -61,7 +71,8 @@ public enum Mounter {
     let filesystem = ImageFilesystem(
       index: index, digest: digest, source: LocalChunkSource(store: store), mountpoint: mountpoint,
       cacheCapacity: request.cacheCapacity, logger: logger)
-    let session = try FuseSession(filesystem: filesystem, allowOther: request.allowOther)
+    let session = try FuseSession(
+      filesystem: filesystem, allowOther: request.allowOther, readaheadKilobytes: request.readaheadKilobytes)
     try session.mount()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")
     try session.run(ready: ready)

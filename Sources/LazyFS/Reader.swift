@@ -28,7 +28,9 @@ extension ImageFilesystem {
       return reply.error(EIO)  // the cache logged the failed load
     }
     let total = pieces.reduce(0) { $0 + $1.range.count }
+    logger.trace("read \(index.path(of: entry)) \(offset)+\(size): \(total) bytes from \(pieces.count) chunks")
     statistics.recordRead(bytes: total)
+    if pieces.isEmpty { return reply.bytes([]) }  // at or past the end of the file
     let parts = pieces.map { p in
       iovec(
         iov_base: UnsafeMutableRawPointer(mutating: p.chunk.bytes.baseAddress! + p.range.lowerBound),

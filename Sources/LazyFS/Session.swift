@@ -16,11 +16,13 @@ public final class FuseSession {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
   private let allowOther: Bool
+  private let readaheadKilobytes: Int
   private var mounted = false
 
-  public init(filesystem: ImageFilesystem, allowOther: Bool) throws {
+  public init(filesystem: ImageFilesystem, allowOther: Bool, readaheadKilobytes: Int = 1024) throws {
     self.filesystem = filesystem
     self.allowOther = allowOther
+    self.readaheadKilobytes = readaheadKilobytes
     var options = "ro,default_permissions,fsname=lazyfs:\(filesystem.digest.hex.prefix(12)),subtype=lazyfs,auto_unmount"
     if allowOther { options += ",allow_other" }
     var args = fuse_args(argc: 0, argv: nil, allocated: 0)
@@ -41,7 +43,8 @@ public final class FuseSession {
     fuse_session_destroy(session)
   }
 
-  /// Mounts; from here on the kernel sends requests, which `run` serves.
+  /// Mounts; from here on the kernel sends requests, which `run` serves. Call it before anything starts a
+  /// thread: with auto_unmount, libfuse forks to run fusermount3, and a fork is only safe single-threaded.
   public func mount() throws {
     let mountpoint = filesystem.mountpoint
     guard fuse_session_mount(session, mountpoint) == 0 else {
@@ -60,9 +63,11 @@ public final class FuseSession {
     defer { fuse_remove_signal_handlers(session) }
     let mountpoint = filesystem.mountpoint
     let allowSetuid = geteuid() == 0 && !allowOther
+    let readahead = readaheadKilobytes
     DispatchQueue.global().async {
       guard Self.waitUntilServing(mountpoint) else { return }
       if allowSetuid { Self.allowSetuidAndDevices(mountpoint, logger: logger) }
+      if readahead > 0 { Self.raiseReadahead(mountpoint, kilobytes: readahead, logger: logger) }
       ready()
     }
     let config = fuse_loop_cfg_create()
@@ -88,6 +93,25 @@ public final class FuseSession {
   static func allowSetuidAndDevices(_ mountpoint: String, logger: Logger) {
     if CFuse.mount(nil, mountpoint, nil, UInt(MS_REMOUNT | MS_BIND | MS_RDONLY), nil) != 0 {
       logger.warning("\(SystemError("mount", path: mountpoint)): setuid programs and devices stay disabled")
+    }
+  }
+
+  /// The kernel offers FUSE only its default readahead (128 KiB) at INIT, and INIT can only lower it. The
+  /// mount's backing device takes a larger value through sysfs (root only): sequential reads then arrive
+  /// as 1 MiB requests, the most one request carries, instead of 256 KiB ones (a 50 MiB file reads
+  /// 1.6 times faster from a local store, and a remote source is asked a quarter as often). The price is
+  /// read-around on page faults: starting python with numpy fetches 32.6 MiB of the image instead of 26.0.
+  static func raiseReadahead(_ mountpoint: String, kilobytes: Int, logger: Logger) {
+    var st = stat()
+    guard stat(mountpoint, &st) == 0 else { return }
+    let dev = UInt64(st.st_dev)
+    let path = "/sys/class/bdi/\(DeviceNumber.major(dev)):\(DeviceNumber.minor(dev))/read_ahead_kb"
+    do {
+      let fd = try FileDescriptor.open(path, O_WRONLY)
+      defer { fd.close() }
+      try fd.write(Array("\(kilobytes)\n".utf8))
+    } catch {
+      logger.debug("readahead stays at the kernel's default: \(error)")
     }
   }
 

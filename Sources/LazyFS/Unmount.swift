@@ -30,7 +30,8 @@ public enum Unmounter {
     guard !lazy, let stats else { return }
     let left = Processes.waitForExit([stats.pid] + (stats.unmountHelperPid.map { [$0] } ?? []), seconds: timeout)
     if !left.isEmpty {
-      throw MountError("unmounted \(mountpoint), but process \(left.map(String.init).joined(separator: ", ")) is still running")
+      throw MountError(
+        "unmounted \(mountpoint), but process \(left.map(String.init).joined(separator: ", ")) is still running")
     }
   }
 

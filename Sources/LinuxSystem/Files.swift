@@ -44,11 +44,18 @@ public enum Files {
   }
 
   /// Creates `path` and its missing parents, like `mkdir -p`.
+  /// A parent that another process removes between its mkdir and the child's (an empty cgroup parent that
+  /// a concurrent delete cleans up, say) is made again, a few times, before ENOENT is reported.
   public static func makeDirectories(_ path: String, mode: mode_t = 0o755) throws {
-    if isDirectory(path) { return }
-    let parent = dirname(of: path)
-    if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
-    if Glibc.mkdir(path, mode) != 0 && errno != EEXIST { throw SystemError("mkdir", path: path) }
+    var attempts = 0
+    while true {
+      if isDirectory(path) { return }
+      let parent = dirname(of: path)
+      if parent != path && !parent.isEmpty { try makeDirectories(parent, mode: mode) }
+      if Glibc.mkdir(path, mode) == 0 || errno == EEXIST { return }
+      attempts += 1
+      guard errno == ENOENT, attempts < 5 else { throw SystemError("mkdir", path: path) }
+    }
   }
 
   /// The names in a directory, without "." and "..", in no particular order.

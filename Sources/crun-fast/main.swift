@@ -1,15 +1,40 @@
-// crun-fast: an OCI runtime. The verbs arrive with a later issue; until then it says so plainly.
-#if canImport(Glibc)
-  import Glibc
-#endif
+// crun-fast: an OCI runtime with runc's command line. This file only dispatches; each verb is in its own
+// file and the work is in the Runtime module.
+import Glibc
 
-let version = "0.1.0"
-let args = CommandLine.arguments.dropFirst()
-if args.first == "--version" || args.first == "-v" {
-  print("crun-fast version \(version)\nspec: 1.2.0")
+// `--version` is answered before anything else is touched, so that it costs only process start-up.
+if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "--version" || CommandLine.arguments[1] == "-v" {
+  Output.write(1, "crun-fast version \(Version.number)\nspec: \(Version.spec)\n")
   exit(0)
 }
-let verb = args.first ?? "(none)"
-let message = "crun-fast: '\(verb)' is not implemented yet\n"
-_ = message.withCString { write(2, $0, strlen($0)) }
-exit(2)
+
+var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
+var globals = Globals()
+do {
+  globals = try Globals.parse(&arguments)
+  guard let verb = arguments.next() else {
+    Output.write(1, Usage.text)
+    exit(0)
+  }
+  globals.verb = verb
+  exit(try dispatch(verb, &arguments, globals))
+} catch {
+  Output.fail(globals, error)
+}
+
+func dispatch(_ verb: String, _ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
+  switch verb {
+  case "spec": return try SpecCommand.run(&arguments, globals)
+  case "create": return try CreateCommand.run(&arguments, globals)
+  case "start": return try StartCommand.run(&arguments, globals)
+  case "run": return try RunCommand.run(&arguments, globals)
+  case "state": return try StateCommand.run(&arguments, globals)
+  case "list": return try ListCommand.run(&arguments, globals)
+  case "kill": return try KillCommand.run(&arguments, globals)
+  case "delete": return try DeleteCommand.run(&arguments, globals)
+  case "help", "--help", "-h":
+    Output.write(1, Usage.text)
+    return 0
+  default: throw UsageError("unknown command \"\(verb)\"; see crun-fast --help")
+  }
+}

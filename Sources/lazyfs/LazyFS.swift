@@ -11,7 +11,10 @@ struct LazyFSCommand: ParsableCommand {
     commandName: "lazyfs",
     abstract: "A content-addressed image store and lazily loaded container root filesystem.",
     version: "lazyfs 0.1.0",
-    subcommands: [Import.self, Images.self, RemoveImage.self, Inspect.self, Export.self, Publish.self, Verify.self, GC.self, Mount.self, Umount.self, Stats.self])
+    subcommands: [
+      Import.self, Images.self, RemoveImage.self, Inspect.self, Export.self, Publish.self, Verify.self, GC.self,
+      Mount.self, Umount.self, Stats.self,
+    ])
 }
 
 /// Options every verb that touches a store takes.

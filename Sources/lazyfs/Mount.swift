@@ -18,20 +18,24 @@ struct Mount: ParsableCommand {
   var allowOther = false
   @Option(help: "Where the daemon writes its log (default: nowhere).") var logFile: String?
   @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = 64
+  @Option(help: "Readahead in KiB: larger reads sequential files in fewer requests, but fetches more (0: 128).")
+  var readaheadKb = 1024
   @Argument(help: "The image.") var image: String
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
   func run() throws {
     try guarded("mount") {
       guard cacheMib > 0 else { throw ValidationError("--cache-mib must be positive") }
+      guard readaheadKb >= 0 else { throw ValidationError("--readahead-kb must not be negative") }
       let request = MountRequest(
         store: storeOptions.path, image: image, mountpoint: mountpoint, allowOther: allowOther,
-        cacheCapacity: cacheMib << 20)
+        cacheCapacity: cacheMib << 20, readaheadKilobytes: readaheadKb)
       if foreground { return try serve(request) }
       // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
       let (digest, absoluteMountpoint) = try Mounter.check(request)
       var arguments = [
         "mount", "--foreground", "--store", absolute(storeOptions.path), "--cache-mib", "\(cacheMib)",
+        "--readahead-kb", "\(readaheadKb)",
       ]
       if allowOther { arguments.append("--allow-other") }
       arguments += [digest.description, absoluteMountpoint]

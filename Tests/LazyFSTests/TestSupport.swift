@@ -263,9 +263,46 @@ struct TreeSnapshot {
     }
     return out
   }
+}
 
-  /// Paths of regular files with their sizes, for tests that read at random.
-  var regularFiles: [(path: String, size: Int64)] {
-    entries.filter { $0.value.mode & S_IFMT == S_IFREG }.map { ($0.key, $0.value.size) }.sorted { $0.path < $1.path }
+/// The regular files under `root` (relative paths) with their sizes.
+func regularFiles(under root: String) throws -> [(path: String, size: Int64)] {
+  var out: [(String, Int64)] = []
+  var pending = [""]
+  while let rel = pending.popLast() {
+    let full = rel.isEmpty ? root : "\(root)/\(rel)"
+    var st = stat()
+    guard lstat(full, &st) == 0 else { throw SystemError("lstat", path: full) }
+    switch st.st_mode & S_IFMT {
+    case S_IFDIR: pending += try Files.list(full).map { rel.isEmpty ? $0 : "\(rel)/\($0)" }
+    case S_IFREG: out.append((rel, Int64(st.st_size)))
+    default: break
+    }
+  }
+  return out.sorted { $0.0 < $1.0 }
+}
+
+/// Runs `body(i)` for i in 0..<count, each on a thread of its own, and waits for all of them.
+func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+  let group = DispatchGroup()
+  for i in 0..<count {
+    group.enter()
+    Thread {
+      body(i)
+      group.leave()
+    }.start()
+  }
+  group.wait()
+}
+
+/// A small deterministic generator (SplitMix64), so a failing random read can be replayed.
+struct SplitMix: RandomNumberGenerator {
+  var state: UInt64
+  mutating func next() -> UInt64 {
+    state &+= 0x9e37_79b9_7f4a_7c15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
+    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
+    return z ^ (z >> 31)
   }
 }

@@ -55,6 +55,12 @@ struct cfi_config {
   const struct cfi_join *joins;  // entered in order (the user namespace first); a pid join is done by the parent
   int join_count;
   int pid_join_fd;  // -1, or a pid namespace the parent enters before clone so the child is born in it
+  // cgroup v1: `tasks` files of the container's cgroups, opened by the parent, into which the child writes
+  // "0" first thing. A task moving itself skips the kernel's cgroup_threadgroup_rwsem, whose write side
+  // waits for an RCU grace period (10-20 ms) when another process is moved by pid.
+  const int *cgroup_task_fds;
+  int cgroup_task_fd_count;
+  int cgroup_dir_fd;  // cgroup v2: the directory to clone into (CLONE_INTO_CGROUP), or -1
   int sync_fd;      // the child's end of the socket pair
 
   const char *hostname;  // NULL: unchanged
@@ -81,6 +87,7 @@ struct cfi_config {
   uint16_t seccomp_len;        // number of instructions
   uint32_t seccomp_flags;      // SECCOMP_FILTER_FLAG_*
 
+  uint32_t umask;  // the process's umask; set-up itself runs with 0 so device modes are exact
   const char *cwd;
   const char *const *argv;
   const char *const *envp;
@@ -110,3 +117,12 @@ struct cfi_message {
 /// Clones the child described by `config` and returns its pid (in the parent's pid namespace), or -1 with
 /// errno set. The child never returns: it execs or exits with 127 after reporting an error on sync_fd.
 pid_t cfi_spawn(const struct cfi_config *config);
+
+/// pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 declares only behind _GNU_SOURCE and Swift
+/// cannot reach through the variadic syscall(2): signalling through a pidfd that was opened before the
+/// process's start time was checked cannot hit a recycled pid.
+int cfi_pidfd_open(pid_t pid);
+int cfi_pidfd_send_signal(int pidfd, int signal);
+
+/// prctl(PR_SET_CHILD_SUBREAPER, 1): prctl is variadic, which Swift cannot call.
+int cfi_set_child_subreaper(void);

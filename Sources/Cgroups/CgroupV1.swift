@@ -1,0 +1,121 @@
+import Glibc
+import LinuxSystem
+
+/// A cgroup on v1 hierarchies: one directory per mounted hierarchy, found in /proc/self/mountinfo,
+/// including named ones without controllers (name=systemd), which runc joins too.
+public struct CgroupV1: Cgroup {
+  public let path: String
+  /// Hierarchy mount points by controller name (`cpu` and `cpuacct` may share one; a named hierarchy is
+  /// listed as `name=systemd`).
+  public let hierarchies: [String: String]
+
+  public init(path: String, hierarchies: [String: String] = CgroupV1.mountedHierarchies()) {
+    self.path = path
+    self.hierarchies = hierarchies
+  }
+
+  public var directories: [String] { Set(hierarchies.values).sorted().map { "\($0)/\(path)" } }
+
+  func directory(_ controller: String) -> String? { hierarchies[controller].map { "\($0)/\(path)" } }
+
+  public func create(for resources: CgroupResources) throws {
+    for directory in directories { try Files.makeDirectories(directory) }
+    // A new cpuset cgroup starts with no cpus and no memory nodes, and refuses tasks until given some:
+    // copy them down from the nearest ancestor that has them.
+    if let root = hierarchies["cpuset"] {
+      var current = root
+      for part in path.split(separator: "/") {
+        let parent = current
+        current += "/\(part)"
+        for file in ["cpuset.cpus", "cpuset.mems"] where (ControlFile.read("\(current)/\(file)") ?? "").isEmpty {
+          try ControlFile.write("\(current)/\(file)", ControlFile.read("\(parent)/\(file)") ?? "")
+        }
+      }
+    }
+  }
+
+  public func set(_ r: CgroupResources) throws {
+    if let memory = directory("memory") {
+      try setMemory(memory, r)
+      if let value = r.memoryReservation { try ControlFile.write("\(memory)/memory.soft_limit_in_bytes", "\(value)") }
+      if let value = r.memorySwappiness { try ControlFile.write("\(memory)/memory.swappiness", "\(value)") }
+      if r.disableOOMKiller == true { try ControlFile.write("\(memory)/memory.oom_control", "1") }
+    }
+    if let pids = directory("pids"), let limit = r.pidsLimit {
+      try ControlFile.write("\(pids)/pids.max", limit > 0 ? "\(limit)" : "max")
+    }
+    if let cpu = directory("cpu") {
+      if let shares = r.cpuShares { try ControlFile.write("\(cpu)/cpu.shares", "\(shares)") }
+      if let period = r.cpuPeriod { try ControlFile.write("\(cpu)/cpu.cfs_period_us", "\(period)") }
+      if let quota = r.cpuQuota { try ControlFile.write("\(cpu)/cpu.cfs_quota_us", "\(quota)") }
+    }
+    if let cpuset = directory("cpuset") {
+      if let cpus = r.cpusetCpus { try ControlFile.write("\(cpuset)/cpuset.cpus", cpus) }
+      if let mems = r.cpusetMems { try ControlFile.write("\(cpuset)/cpuset.mems", mems) }
+    }
+    if let devices = directory("devices") {
+      for (allow, rule) in r.deviceRules {
+        try ControlFile.write("\(devices)/\(allow ? "devices.allow" : "devices.deny")", rule)
+      }
+    }
+  }
+
+  /// memory.memsw.limit_in_bytes (memory + swap) may never be below memory.limit_in_bytes, so the order of
+  /// the two writes depends on whether the limit grows or shrinks; memsw exists only with swap accounting.
+  private func setMemory(_ memory: String, _ r: CgroupResources) throws {
+    let swapFile = "\(memory)/memory.memsw.limit_in_bytes"
+    let swap = Files.exists(swapFile) ? r.memorySwap : nil
+    let limitFile = "\(memory)/memory.limit_in_bytes"
+    switch (r.memoryLimit, swap) {
+    case (let limit?, let swap?):
+      if swap == -1 || (Int64(ControlFile.read(swapFile) ?? "0") ?? 0) < limit {
+        try ControlFile.write(swapFile, "\(swap)")
+        try ControlFile.write(limitFile, "\(limit)")
+      } else {
+        try ControlFile.write(limitFile, "\(limit)")
+        try ControlFile.write(swapFile, "\(swap)")
+      }
+    case (let limit?, nil): try ControlFile.write(limitFile, "\(limit)")
+    case (nil, let swap?): try ControlFile.write(swapFile, "\(swap)")
+    case (nil, nil): break
+    }
+  }
+
+  public func add(pid: Int32) throws {
+    for directory in directories { try ControlFile.write("\(directory)/cgroup.procs", "\(pid)") }
+  }
+
+  public var placement: CgroupPlacement { .selfAttach(tasksFiles: directories.map { "\($0)/tasks" }) }
+
+  public func processes() -> [Int32] {
+    guard let directory = directory("pids") ?? directory("memory") ?? directories.first else { return [] }
+    return ControlFile.pids("\(directory)/cgroup.procs")
+  }
+
+  public func destroy() throws {
+    for directory in directories { try ControlFile.removeDirectory(directory) }
+  }
+
+  /// Controller (or `name=…`) → mount point for every v1 hierarchy.
+  public static func mountedHierarchies() -> [String: String] {
+    guard let bytes = try? Files.read("/proc/self/mountinfo") else { return [:] }
+    var out: [String: String] = [:]
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+      // "36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices"
+      let words = line.split(separator: " ")
+      guard let dash = words.firstIndex(of: "-"), dash >= 5, words.count >= dash + 4, words[dash + 1] == "cgroup"
+      else { continue }
+      let mountPoint = String(words[4])
+      for option in words[dash + 3].split(separator: ",")
+      where Self.controllers.contains(String(option)) || option.hasPrefix("name=") {
+        out[String(option)] = mountPoint
+      }
+    }
+    return out
+  }
+
+  static let controllers: Set<String> = [
+    "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls", "net_prio",
+    "perf_event", "hugetlb", "rdma", "misc",
+  ]
+}

@@ -1,0 +1,46 @@
+import Cgroups
+import Glibc
+import LinuxSystem
+
+extension Runtime {
+  /// `delete`: removes a stopped (or, with `force`, any) container: its processes, cgroup and state.
+  /// A created container is deleted without force, as runc does: it never ran.
+  public func delete(id: String, force: Bool) throws {
+    let lock = try store.lock(id, exclusive: true)
+    defer { lock.release() }
+    let state: ContainerState
+    do {
+      state = try store.load(id)
+    } catch {
+      // A directory without state.json is what a create killed mid-way leaves: nothing else exists.
+      store.remove(id)
+      return
+    }
+    let status = status(of: state)
+    if status == .running && !force {
+      throw RuntimeError("cannot delete container \"\(id)\" that is not stopped: running")
+    }
+    try destroy(state)
+  }
+
+  /// Kills whatever is left of the container, waits for it to go, removes the cgroup and the state.
+  func destroy(_ state: ContainerState) throws {
+    let cgroup = state.cgroupPath.map { Cgroups.open(path: $0, version: state.cgroupVersion) }
+    if ProcessStatus.of(pid: state.pid, startTime: state.startTime) == .alive {
+      try signalInit(state, SIGKILL)
+    }
+    // Without its own pid namespace, the init's death does not take its descendants along.
+    var waited = 0
+    while true {
+      let initAlive = ProcessStatus.of(pid: state.pid, startTime: state.startTime) == .alive
+      let others = cgroup?.processes() ?? []
+      if !initAlive && others.isEmpty { break }
+      for pid in others { Glibc.kill(pid, SIGKILL) }
+      guard waited < 10_000 else { throw RuntimeError("container \"\(state.id)\" did not die within 10 s") }
+      usleep(1000)
+      waited += 1
+    }
+    try cgroup?.destroy()
+    store.remove(state.id)
+  }
+}

@@ -1,0 +1,33 @@
+import Cgroups
+import OCISpec
+
+extension CgroupResources {
+  /// The cgroup limits of `linux.resources`. Device rules (v1 only) are the configuration's, followed by
+  /// the devices every container may use, as runc allows them after a default deny.
+  public init(_ resources: Spec.Resources?, devices: [Spec.Device]) {
+    self.init()
+    guard let resources else { return }
+    memoryLimit = resources.memory?.limit
+    memoryReservation = resources.memory?.reservation
+    memorySwap = resources.memory?.swap
+    memorySwappiness = resources.memory?.swappiness
+    disableOOMKiller = resources.memory?.disableOOMKiller
+    pidsLimit = resources.pids?.limit
+    cpuShares = resources.cpu?.shares
+    cpuQuota = resources.cpu?.quota
+    cpuPeriod = resources.cpu?.period
+    cpusetCpus = resources.cpu?.cpus
+    cpusetMems = resources.cpu?.mems
+    guard let rules = resources.devices, !rules.isEmpty else { return }
+    func number(_ n: Int64?) -> String { n.map { $0 < 0 ? "*" : "\($0)" } ?? "*" }
+    for rule in rules {
+      let type = rule.type ?? "a"
+      let text = type == "a" ? "a" : "\(type) \(number(rule.major)):\(number(rule.minor)) \(rule.access ?? "rwm")"
+      deviceRules.append((rule.allow, type == "a" ? "a *:* \(rule.access ?? "rwm")" : text))
+    }
+    deviceRules += [(true, "c *:* m"), (true, "b *:* m"), (true, "c 136:* rwm"), (true, "c 5:2 rwm")]
+    for device in devices where device.type == "c" || device.type == "b" {
+      deviceRules.append((true, "\(device.type) \(number(device.major)):\(number(device.minor)) rwm"))
+    }
+  }
+}

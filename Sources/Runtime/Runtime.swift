@@ -1,0 +1,165 @@
+import Cgroups
+import Glibc
+import LinuxSystem
+import OCISpec
+import Seccomp
+
+/// The container lifecycle over one state directory (`--root`). Each verb is in its own file.
+public struct Runtime: Sendable {
+  public let store: StateStore
+
+  public init(root: String = "/run/crun-fast") { store = StateStore(root: root) }
+
+  /// The status of `state`'s container, from its init process: gone or a zombie (waiting for a slow
+  /// reaper) is stopped; alive with the exec fifo still present is created; alive otherwise is running.
+  public func status(of state: ContainerState) -> ContainerStatus {
+    switch ProcessStatus.of(pid: state.pid, startTime: state.startTime) {
+    case .gone, .zombie: .stopped
+    case .alive: Files.exists(store.fifo(state.id)) ? .created : .running
+    }
+  }
+
+  public func ociState(_ state: ContainerState) -> OCIState {
+    let status = status(of: state)
+    return OCIState(
+      ociVersion: state.ociVersion, id: state.id, pid: status == .stopped ? 0 : state.pid, status: status,
+      bundle: state.bundle, rootfs: state.rootfs, created: state.created, owner: "", annotations: state.annotations)
+  }
+
+  /// A container's configuration, checked and turned into an init plan, with its cgroup chosen but not
+  /// yet created: everything that bad input can make fail, done before the host is touched.
+  struct Prepared {
+    var bundle: Bundle
+    var plan: InitPlan
+    var cgroup: any Cgroup
+    var cgroupVersion: CgroupVersion
+    var resources: CgroupResources
+  }
+
+  func prepare(id: String, bundle path: String) throws -> Prepared {
+    try ContainerID.validate(id)
+    let bundle = try Bundle.load(path)
+    let version = Cgroups.detectVersion()
+    let cgroupPath = try bundle.spec.linux?.cgroupsPath.map(Cgroups.normalize) ?? "crun-fast/\(id)"
+    let cgroup = Cgroups.open(path: cgroupPath, version: version)
+    var directories: [String: String] = [:]
+    if let v1 = cgroup as? CgroupV1 {
+      for (controller, mountPoint) in v1.hierarchies {
+        directories[String(mountPoint.split(separator: "/").last ?? Substring(controller))] =
+          "\(mountPoint)/\(cgroupPath)"
+      }
+    } else {
+      directories[""] = cgroup.directories[0]
+    }
+    let plan = try InitPlan(
+      spec: bundle.spec, rootfs: bundle.rootfs, bundle: bundle.path, cgroupDirectories: directories,
+      seccompCache: SeccompCache(directory: store.seccompCache))
+    let mountPlan = MountPlan(spec: bundle.spec, rootfs: bundle.rootfs, bundle: bundle.path)
+    let resources = CgroupResources(bundle.spec.linux?.resources, devices: mountPlan.devices)
+    return Prepared(bundle: bundle, plan: plan, cgroup: cgroup, cgroupVersion: version, resources: resources)
+  }
+
+  /// Creates the container up to the point where its init waits at `gate`, and records it. On any
+  /// failure everything made so far (process, cgroup, state directory) is removed again.
+  func launch(id: String, _ prepared: Prepared, gate: LaunchGate, pidFile: String?) throws -> (
+    InitProcess, ContainerState, ContainerLock
+  ) {
+    let lock = try store.claim(id)
+    var process: InitProcess?
+    var cgroupCreated = false
+    var fifoDirectory: Int32 = -1
+    defer { if fifoDirectory >= 0 { close(fifoDirectory) } }
+    do {
+      cgroupCreated = true  // destroy() skips what create() did not get to
+      try prepared.cgroup.create(for: prepared.resources)
+      try prepared.cgroup.set(prepared.resources)
+      let initGate: InitProcess.StartGate
+      switch gate {
+      case .fifo:
+        let fifo = store.fifo(id)
+        _ = try syscall("mkfifo", path: fifo) { mkfifo(fifo, 0o622) }
+        chmod(fifo, 0o622)
+        let directory = store.directory(id)
+        fifoDirectory = try syscall("open", path: directory) { open(directory, oPath | O_DIRECTORY | O_CLOEXEC) }
+        initGate = .fifo(directory: fifoDirectory, name: "exec.fifo")
+      case .message:
+        initGate = .message
+      }
+      let spawned = try InitProcess.spawn(prepared.plan, gate: initGate, placement: prepared.cgroup.placement)
+      process = spawned
+      if prepared.plan.userNamespace { try writeIDMaps(pid: spawned.pid, prepared.plan) }
+      if let score = prepared.plan.oomScoreAdj {
+        try Files.writeText("/proc/\(spawned.pid)/oom_score_adj", "\(score)")
+      }
+      try spawned.proceed()
+      try spawned.waitReady()
+      guard let (_, startTime) = ProcessStatus.stat(pid: spawned.pid) else {
+        throw RuntimeError("container init \(spawned.pid) exited during set-up")
+      }
+      let namespaces = prepared.bundle.spec.linux?.namespaces ?? []
+      let state = ContainerState(
+        ociVersion: prepared.bundle.spec.ociVersion, id: id, pid: spawned.pid, startTime: startTime,
+        bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: Timestamp.now(),
+        annotations: prepared.bundle.spec.annotations, cgroupVersion: prepared.cgroupVersion,
+        cgroupPath: prepared.cgroup.path, ownPidNamespace: namespaces.contains { $0.type == "pid" && $0.path == nil },
+        hooks: prepared.bundle.spec.hooks)
+      try store.save(state)
+      if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8)) }
+      return (spawned, state, lock)
+    } catch {
+      if let process {
+        Glibc.kill(process.pid, SIGKILL)
+        process.closeSync()
+        var status: Int32 = 0
+        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+      }
+      if cgroupCreated { try? prepared.cgroup.destroy() }
+      store.remove(id)
+      lock.release()
+      throw error
+    }
+  }
+
+  enum LaunchGate { case fifo, message }
+
+  /// uid_map and gid_map of a new user namespace: as root we may map any range, and the init waits for
+  /// CONTINUE until both are written.
+  private func writeIDMaps(pid: Int32, _ plan: InitPlan) throws {
+    func text(_ mappings: [Spec.IDMapping]) -> String {
+      mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    }
+    try Files.writeText("/proc/\(pid)/uid_map", text(plan.uidMappings))
+    try Files.writeText("/proc/\(pid)/gid_map", text(plan.gidMappings))
+  }
+}
+
+extension Files {
+  /// Writes `text` to an existing file (a /proc or cgroup control file) in one write.
+  static func writeText(_ path: String, _ text: String) throws {
+    let fd = try FileDescriptor.open(path, O_WRONLY)
+    defer { fd.close() }
+    try fd.write(Array(text.utf8))
+  }
+}
+
+/// RFC 3339 timestamps in UTC with nanoseconds, as runc writes `created`.
+enum Timestamp {
+  static func now() -> String {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    var seconds = ts.tv_sec
+    var parts = tm()
+    gmtime_r(&seconds, &parts)
+    func pad(_ v: Int32, _ width: Int) -> String {
+      let s = String(v)
+      return String(repeating: "0", count: max(0, width - s.count)) + s
+    }
+    let nanos = String(ts.tv_nsec)
+    return "\(parts.tm_year + 1900)-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
+      + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2))."
+      + String(repeating: "0", count: 9 - nanos.count) + nanos + "Z"
+  }
+}
+
+/// O_PATH, which Swift's Glibc module does not export (it needs _GNU_SOURCE).
+let oPath: Int32 = 0o10_000_000

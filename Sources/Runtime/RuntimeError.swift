@@ -1,0 +1,27 @@
+/// A lifecycle operation refused for a reason of the runtime's own (an unknown or duplicate id, a
+/// container in the wrong state), as opposed to a failed system call (`SystemError`) or a bad
+/// configuration (`SpecError`), which travel unchanged.
+public struct RuntimeError: Error, CustomStringConvertible, Sendable, Equatable {
+  public let description: String
+  public init(_ description: String) { self.description = description }
+}
+
+/// A step of the container's init that failed between clone and execve, as the child reported it.
+public struct InitError: Error, CustomStringConvertible, Sendable {
+  public let call: String
+  public let path: String?
+  public let errno: Int32
+
+  public var description: String {
+    let reason = String(cString: strerror(errno))
+    if call == "exec", let path {
+      return "container init: exec \"\(path)\": executable file not found in $PATH"
+    }
+    if let path { return "container init: \(call)(\"\(path)\"): \(reason)" }
+    return "container init: \(call): \(reason)"
+  }
+}
+
+#if canImport(Glibc)
+  import Glibc
+#endif

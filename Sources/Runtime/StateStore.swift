@@ -1,0 +1,95 @@
+import FoundationEssentials
+import Glibc
+import LinuxSystem
+
+/// The state directory, `--root` (default /run/crun-fast): one directory per container holding
+/// state.json (written atomically) and, between create and start, exec.fifo. Every command that reads
+/// or changes a container holds an flock on its directory, so two commands on one container serialize.
+public struct StateStore: Sendable {
+  public let root: String
+
+  public init(root: String) { self.root = root }
+
+  public func directory(_ id: String) -> String { "\(root)/\(id)" }
+  public func fifo(_ id: String) -> String { "\(root)/\(id)/exec.fifo" }
+  /// Compiled seccomp programs; `@` cannot occur in a container id, so this never collides with one.
+  public var seccompCache: String { "\(root)/@seccomp" }
+
+  /// Makes the container's directory and locks it; fails if the id is taken. 0711: the init, which may
+  /// run as any user, opens exec.fifo below it through a descriptor, never by the path above it.
+  public func claim(_ id: String) throws -> ContainerLock {
+    try ContainerID.validate(id)
+    try Files.makeDirectories(root, mode: 0o700)
+    let path = directory(id)
+    guard mkdir(path, 0o711) == 0 else {
+      if errno == EEXIST { throw RuntimeError("container \"\(id)\" already exists") }
+      throw SystemError("mkdir", path: path)
+    }
+    chmod(path, 0o711)
+    return try ContainerLock(path, exclusive: true)
+  }
+
+  /// Locks an existing container's directory; an unknown id (or one deleted while we waited) is an error.
+  public func lock(_ id: String, exclusive: Bool) throws -> ContainerLock {
+    try ContainerID.validate(id)
+    let path = directory(id)
+    do {
+      let lock = try ContainerLock(path, exclusive: exclusive)
+      var st = stat()
+      if fstat(lock.fd, &st) != 0 || st.st_nlink == 0 {
+        lock.release()
+        throw RuntimeError("container \"\(id)\" does not exist")
+      }
+      return lock
+    } catch let error as SystemError where error.errno == .ENOENT {
+      throw RuntimeError("container \"\(id)\" does not exist")
+    }
+  }
+
+  public func load(_ id: String) throws -> ContainerState {
+    let path = "\(directory(id))/state.json"
+    let bytes: [UInt8]
+    do {
+      bytes = try Files.read(path)
+    } catch let error as SystemError where error.errno == .ENOENT {
+      throw RuntimeError("container \"\(id)\" does not exist")
+    }
+    return try JSONDecoder().decode(ContainerState.self, from: Data(bytes))
+  }
+
+  public func save(_ state: ContainerState) throws {
+    let bytes = try JSONEncoder().encode(state)
+    try Files.writeAtomically("\(directory(state.id))/state.json", Array(bytes), mode: 0o600)
+  }
+
+  /// Removes the container's directory and everything in it.
+  public func remove(_ id: String) {
+    Files.removeTree(directory(id))
+  }
+
+  /// The ids of every container directory, sorted.
+  public func ids() -> [String] {
+    ((try? Files.list(root)) ?? []).filter {
+      (try? ContainerID.validate($0)) != nil && Files.isDirectory("\(root)/\($0)")
+    }
+    .sorted()
+  }
+}
+
+/// An flock on a container's directory, released by `release()` or when the process exits.
+public struct ContainerLock: Sendable {
+  public let fd: Int32
+
+  init(_ path: String, exclusive: Bool) throws {
+    let fd = try syscall("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
+    while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
+      if errno == EINTR { continue }
+      let error = SystemError("flock", path: path)
+      close(fd)
+      throw error
+    }
+    self.fd = fd
+  }
+
+  public func release() { close(fd) }
+}

@@ -1,0 +1,14 @@
+import Runtime
+
+/// `create [--bundle DIR] [--pid-file FILE] ID`
+enum CreateCommand {
+  static func run(_ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
+    let (flags, positional) = try arguments.verb(
+      valued: ["bundle", "b", "pid-file", "console-socket"], boolean: ["no-pivot", "no-new-keyring"])
+    let id = try containerID(positional, verb: "create")
+    if flags["console-socket"] != nil { throw UsageError("--console-socket is not supported yet") }
+    try Runtime(root: globals.root).create(
+      id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"])
+    return 0
+  }
+}

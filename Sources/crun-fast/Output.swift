@@ -1,0 +1,45 @@
+import Glibc
+import Runtime
+
+/// stdout/stderr without print's dynamic casts, and the one error line every failure ends in, also
+/// appended to --log in the chosen format so that a caller like containerd can read it.
+enum Output {
+  static func write(_ fd: Int32, _ text: String) {
+    var text = text
+    text.withUTF8 { buffer in
+      var done = 0
+      while done < buffer.count {
+        let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+        if n <= 0 { break }
+        done += n
+      }
+    }
+  }
+
+  static func fail(_ globals: Globals, _ error: Error) -> Never {
+    let message = "\(error)"
+    write(2, "crun-fast\(globals.verb.isEmpty ? "" : " " + globals.verb): \(message)\n")
+    if let log = globals.log {
+      let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+      if fd >= 0 {
+        let time = isoTime()
+        let line =
+          globals.logFormat == "json"
+          ? "{\"level\":\"error\",\"msg\":\(jsonQuoted(message)),\"time\":\"\(time)\"}\n"
+          : "time=\"\(time)\" level=error msg=\(jsonQuoted(message))\n"
+        write(fd, line)
+        close(fd)
+      }
+    }
+    exit(1)
+  }
+
+  private static func isoTime() -> String {
+    var now = time(nil)
+    var parts = tm()
+    gmtime_r(&now, &parts)
+    var buffer = [CChar](repeating: 0, count: 32)
+    let n = strftime(&buffer, buffer.count, "%Y-%m-%dT%H:%M:%SZ", &parts)
+    return String(decoding: buffer[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+  }
+}

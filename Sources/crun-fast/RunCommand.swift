@@ -1,0 +1,14 @@
+import Runtime
+
+/// `run [--bundle DIR] [--pid-file FILE] [--detach] ID`: exits with the container's status unless detached.
+enum RunCommand {
+  static func run(_ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
+    let (flags, positional) = try arguments.verb(
+      valued: ["bundle", "b", "pid-file", "console-socket"], boolean: ["detach", "d", "no-pivot", "no-new-keyring"])
+    let id = try containerID(positional, verb: "run")
+    if flags["console-socket"] != nil { throw UsageError("--console-socket is not supported yet") }
+    return try Runtime(root: globals.root).run(
+      id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"],
+      detach: flags.isSet("detach", "d"))
+  }
+}

@@ -1,0 +1,217 @@
+import Foundation
+import Glibc
+import LazyFS
+import LinuxSystem
+import Synchronization
+import Testing
+
+/// Mounting, unmounting and dying: no way of ending a mount may leave one behind.
+@Suite("Mount lifecycle", .enabled(if: Fixture.available("tiny")))
+struct LifecycleTests {
+  @Test("unmount while reads are in flight ends cleanly and the mount point is usable after")
+  func unmountDuringReads() throws {
+    let image = try PreparedImage.tiny.get()
+    let want = try Files.read(image.export + "/srv/big-50M")
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    defer { forceUnmount(mountpoint) }
+    let daemon = try statistics(mountpoint).pid
+
+    let stop = Atomic<Bool>(false)
+    let good = Atomic<Int>(0)
+    let wrong = Atomic<Int>(0)
+    let unmount = Thread {
+      usleep(300_000)
+      let r = try? run(lazyfsBinary, ["umount", "--lazy", mountpoint])
+      #expect(r?.status == 0, "\(r?.stderr ?? "")")
+      usleep(300_000)
+      stop.store(true, ordering: .relaxed)
+    }
+    unmount.start()
+    onThreads(8) { thread in
+      var random = SplitMix(state: UInt64(thread + 1))
+      while !stop.load(ordering: .relaxed) {
+        let offset = Int64.random(in: 0..<Int64(want.count), using: &random)
+        // After the detach the path no longer leads into the mount: the open fails, which is fine.
+        guard let bytes = try? readAt(mountpoint + "/srv/big-50M", offset, 1 << 20) else { continue }
+        let expected = want[Int(offset)..<min(want.count, Int(offset) + (1 << 20))]
+        if bytes[...] == expected {
+          good.add(1, ordering: .relaxed)
+        } else {
+          wrong.add(1, ordering: .relaxed)
+        }
+      }
+    }
+    while !unmount.isFinished { usleep(1000) }
+    #expect(good.load(ordering: .relaxed) > 0)
+    #expect(wrong.load(ordering: .relaxed) == 0)
+    #expect(waitUntil(seconds: 10) { !isMounted(mountpoint) })
+    #expect(waitUntil(seconds: 10) { processExited(daemon) }, "the daemon is still running")
+    #expect(try Files.list(mountpoint).isEmpty)
+    // And the same path mounts again.
+    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    #expect(try readAt(mountpoint + "/etc/passwd", 0, 100) == (try readAt(image.export + "/etc/passwd", 0, 100)))
+    try lazyfs(["umount", mountpoint])
+    #expect(!isMounted(mountpoint))
+  }
+
+  @Test("a busy mount is refused by a plain umount and kept working")
+  func busyUnmount() throws {
+    let image = try PreparedImage.tiny.get()
+    try withMount(image) { mountpoint in
+      let fd = try FileDescriptor.open(mountpoint + "/etc/passwd", O_RDONLY)
+      let r = try run(lazyfsBinary, ["umount", mountpoint])
+      #expect(r.status != 0 && r.stderr.contains("EBUSY"), "\(r.stderr)")
+      #expect(isMounted(mountpoint))
+      #expect(try !pread(fd.raw, 0, 10).isEmpty)
+      fd.close()
+      let daemon = try statistics(mountpoint).pid
+      try lazyfs(["umount", mountpoint])
+      #expect(!isMounted(mountpoint))
+      #expect(processExited(daemon), "umount returned before the daemon exited")
+    }
+  }
+
+  @Test("SIGKILL of the daemon leaves no hung mount point, and the path mounts again")
+  func killedDaemon() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    defer { forceUnmount(mountpoint) }
+    let s = try statistics(mountpoint)
+    #expect(s.unmountHelperPid != nil)
+    #expect(kill(s.pid, SIGKILL) == 0)
+    #expect(waitUntil(seconds: 10) { !isMounted(mountpoint) }, "auto_unmount did not unmount")
+    if let helper = s.unmountHelperPid { #expect(waitUntil(seconds: 10) { processExited(helper) }) }
+    var st = stat()
+    #expect(stat(mountpoint, &st) == 0, "the mount point is not usable: \(Errno.current)")
+    #expect(try Files.list(mountpoint).isEmpty)
+    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    #expect(try contentHash(mountpoint + "/bin/busybox") == (try contentHash(image.export + "/bin/busybox")))
+    try lazyfs(["umount", mountpoint])
+    #expect(!isMounted(mountpoint))
+  }
+
+  @Test("only root gets in, unless --allow-other", .enabled(if: Files.exists("/usr/bin/setpriv")))
+  func allowOther() throws {
+    let image = try PreparedImage.tiny.get()
+    let asNobody = ["--reuid=65534", "--regid=65534", "--clear-groups", "/bin/cat"]
+    try withMount(image) { mountpoint in
+      chmod(Files.dirname(of: mountpoint), 0o755)
+      let r = try run("/usr/bin/setpriv", asNobody + [mountpoint + "/etc/passwd"])
+      #expect(r.status != 0 && r.stderr.contains("Permission denied"), "\(r.stderr)")
+    }
+    try withMount(image, extra: ["--allow-other"]) { mountpoint in
+      chmod(Files.dirname(of: mountpoint), 0o755)  // mkdtemp's 0700 would stop nobody before the mount
+      let r = try run("/usr/bin/setpriv", asNobody + [mountpoint + "/etc/passwd"])
+      #expect(r.status == 0, "\(r.stderr)")
+      #expect(Array(r.stdout.utf8) == (try Files.read(image.export + "/etc/passwd")))
+    }
+  }
+
+  @Test("SIGTERM makes the daemon unmount and exit")
+  func terminatedDaemon() throws {
+    let image = try PreparedImage.tiny.get()
+    try withMount(image) { mountpoint in
+      let pid = try statistics(mountpoint).pid
+      #expect(kill(pid, SIGTERM) == 0)
+      #expect(waitUntil(seconds: 10) { !isMounted(mountpoint) })
+      #expect(waitUntil(seconds: 10) { processExited(pid) })
+    }
+  }
+
+  @Test("lazyfs stats reports the mount, in JSON and in words")
+  func statsCommand() throws {
+    let image = try PreparedImage.tiny.get()
+    try withMount(image) { mountpoint in
+      _ = try contentHash(mountpoint + "/etc/passwd")
+      let json = try lazyfs(["stats", "--json", mountpoint])
+      let s = try JSONDecoder().decode(MountStatistics.self, from: Data(json.stdout.utf8))
+      #expect(s.image == image.digest)
+      #expect(s.mountpoint == mountpoint)
+      #expect(s.bytesRead > 0 && s.chunkLoads > 0 && s.chunksLoaded <= s.chunksTotal)
+      #expect(s.loadLatencyMicroseconds.count == s.chunkLoads)
+      let text = try lazyfs(["stats", mountpoint])
+      #expect(text.stdout.contains("fetched") && text.stdout.contains(image.digest))
+      // The statistics are not one of the image's xattrs.
+      #expect(try ExtendedAttributes.list(mountpoint).allSatisfy { !$0.name.contains("lazyfs.stats") })
+    }
+  }
+}
+
+/// Bad input: one clear line on stderr, a non-zero status, and nothing mounted.
+@Suite("Mount errors", .enabled(if: Fixture.available("tiny")))
+struct MountErrorTests {
+  enum Case: String, CaseIterable, Sendable {
+    case unknownImage, missingMountpoint, mountpointIsFile, noFuseDevice, unmountNotAMount, statsNotAMount
+  }
+
+  @Test("bad input is refused in one line", arguments: Case.allCases)
+  func badInput(_ c: Case) throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    let file = dir.sub("file")
+    try Files.writeAtomically(file, [1])
+    var arguments: [String]
+    var program = lazyfsBinary
+    let expected: [String]
+    switch c {
+    case .unknownImage:
+      arguments = ["mount", "--store", image.store, "no-such-image", mountpoint]
+      expected = ["lazyfs mount:", "no image matches"]
+    case .missingMountpoint:
+      arguments = ["mount", "--store", image.store, image.digest, dir.sub("absent")]
+      expected = ["lazyfs mount:", "absent", "ENOENT"]
+    case .mountpointIsFile:
+      arguments = ["mount", "--store", image.store, image.digest, file]
+      expected = ["lazyfs mount:", "not a directory"]
+    case .noFuseDevice:
+      // A private mount namespace whose /dev is an empty tmpfs: /dev/fuse is missing there only.
+      program = "/usr/bin/unshare"
+      arguments = [
+        "--mount", "--propagation", "private", "/bin/sh", "-c", "mount -t tmpfs none /dev && exec \"$0\" \"$@\"",
+        lazyfsBinary, "mount", "--store", image.store, image.digest, mountpoint,
+      ]
+      expected = ["lazyfs mount:", "/dev/fuse", "ENOENT"]
+    case .unmountNotAMount:
+      arguments = ["umount", mountpoint]
+      expected = ["lazyfs umount:", "not a lazyfs mount"]
+    case .statsNotAMount:
+      arguments = ["stats", mountpoint]
+      expected = ["lazyfs stats:", "not a lazyfs mount"]
+    }
+    let r = try run(program, arguments)
+    defer { forceUnmount(mountpoint) }
+    #expect(r.status != 0)
+    let lines = r.stderr.split(separator: "\n")
+    #expect(lines.count == 1, "\(r.stderr)")
+    for part in expected { #expect(r.stderr.contains(part), "\(r.stderr)") }
+    #expect(!isMounted(mountpoint))
+  }
+
+  @Test("a second mount on a lazyfs mount point is refused")
+  func mountOnMount() throws {
+    let image = try PreparedImage.tiny.get()
+    try withMount(image) { mountpoint in
+      let r = try run(lazyfsBinary, ["mount", "--store", image.store, image.digest, mountpoint])
+      #expect(r.status != 0)
+      #expect(r.stderr.contains("already a lazyfs mount"), "\(r.stderr)")
+      #expect(try MountTable.mounts().filter { $0.target == mountpoint }.count == 1)
+    }
+  }
+}
+
+/// Whether `pid` has exited (gone, or a zombie no one has reaped yet).
+func processExited(_ pid: Int32) -> Bool {
+  guard let bytes = try? Files.read("/proc/\(pid)/stat") else { return true }
+  let text = String(decoding: bytes, as: UTF8.self)
+  guard let close = text.lastIndex(of: ")") else { return true }
+  let state = text[text.index(close, offsetBy: 2)]
+  return state == "Z" || state == "X"
+}

@@ -1,0 +1,148 @@
+// Resource limits enforced for real on this machine's cgroup v1 controllers, placement, and the v2 code
+// against the (controller-less) unified hierarchy.
+import Cgroups
+import Foundation
+import OCISpec
+import Testing
+
+@Suite("Cgroups (root, real containers)")
+struct CgroupTests {
+  @Test func containerIsInItsCgroups() throws {
+    let c = try TestContainer("cgplace", args: ["/bin/cat", "/proc/self/cgroup"])
+    defer { c.cleanup() }
+    c.spec.linux?.namespaces?.removeAll { $0.type == "cgroup" }
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    let lines = result.stdout.split(separator: "\n")
+    for controller in ["memory", "pids", "cpu", "devices"] {
+      #expect(
+        lines.contains { $0.contains(controller) && $0.hasSuffix("/\(Paths.cgroupParent)/\(c.id)") },
+        "\(controller) in \(result.stdout)")
+    }
+  }
+
+  @Test func cgroupNamespaceHidesTheHostPath() throws {
+    let c = try TestContainer("cgns", args: ["/bin/cat", "/proc/self/cgroup"])
+    defer { c.cleanup() }
+    c.spec.linux?.namespaces?.append(Spec.Namespace(type: "cgroup"))
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout.contains(":memory:/\n"), "\(result.stdout)")
+  }
+
+  @Test func memoryLimitOOMKills() throws {
+    let c = try TestContainer("oom", args: ["/bin/hog", "256"])
+    defer { c.cleanup() }
+    try compileHog(into: c.rootfs + "/bin/hog")
+    c.spec.linux?.resources = Spec.Resources(memory: Spec.Memory(limit: 32 << 20, swap: 32 << 20))
+    let result = try c.run()
+    #expect(result.status == 137, "killed by the OOM killer: \(result)")
+    #expect(!result.stdout.contains("allocated all"))
+
+    let small = try TestContainer("nooom", args: ["/bin/hog", "8"])
+    defer { small.cleanup() }
+    try compileHog(into: small.rootfs + "/bin/hog")
+    small.spec.linux?.resources = Spec.Resources(memory: Spec.Memory(limit: 32 << 20, swap: 32 << 20))
+    let fine = try small.run()
+    #expect(fine.status == 0, "\(fine)")
+    #expect(fine.stdout.contains("allocated all"))
+  }
+
+  @Test func memoryLimitIsVisibleInTheContainersCgroup() throws {
+    let c = try TestContainer("memfile", args: ["/bin/cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes"])
+    defer { c.cleanup() }
+    c.spec.linux?.resources = Spec.Resources(memory: Spec.Memory(limit: 48 << 20))
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout == "\(48 << 20)\n")
+  }
+
+  @Test func pidsLimitStopsAForkBomb() throws {
+    let c = try TestContainer("pids", args: ["/bin/hog", "fork", "30"])
+    defer { c.cleanup() }
+    try compileHog(into: c.rootfs + "/bin/hog")
+    c.spec.linux?.resources = Spec.Resources(pids: Spec.Pids(limit: 10))
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    // The init itself is one of the ten.
+    #expect(result.stdout == "forked 9 of 30\n", "\(result)")
+  }
+
+  @Test func cpuLimitsAreWritten() throws {
+    let c = try TestContainer(
+      "cpu", args: ["/bin/sh", "-c", "cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us"])
+    defer { c.cleanup() }
+    c.spec.linux?.resources = Spec.Resources(cpu: Spec.CPU(shares: 512, quota: 50_000, period: 100_000, cpus: "0"))
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout == "512\n50000\n")
+  }
+
+  @Test func cgroupV2CreateJoinAndRemoveOnTheUnifiedHierarchy() throws {
+    let root = "/sys/fs/cgroup/unified"
+    guard FileManager.default.fileExists(atPath: root + "/cgroup.procs") else { return }
+    let cgroup = CgroupV2(path: "\(Paths.cgroupParent)/v2-\(UUID().uuidString.prefix(8))", root: root)
+    defer {
+      try? cgroup.destroy()
+      rmdir("\(root)/\(Paths.cgroupParent)")
+    }
+    try cgroup.create(for: CgroupResources())
+    #expect(FileManager.default.fileExists(atPath: cgroup.directory + "/cgroup.procs"))
+    let sleeper = Process()
+    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    sleeper.arguments = ["30"]
+    try sleeper.run()
+    try cgroup.add(pid: sleeper.processIdentifier)
+    #expect(cgroup.processes() == [sleeper.processIdentifier])
+    #expect(cgroup.killAll())
+    sleeper.waitUntilExit()
+    #expect(sleeper.terminationReason == .uncaughtSignal)
+    try cgroup.destroy()
+    #expect(!FileManager.default.fileExists(atPath: cgroup.directory))
+  }
+
+  @Test func cgroupV2RefusesLimitsWithoutControllers() throws {
+    let root = "/sys/fs/cgroup/unified"
+    guard FileManager.default.fileExists(atPath: root + "/cgroup.procs") else { return }
+    let cgroup = CgroupV2(path: "\(Paths.cgroupParent)/v2lim-\(UUID().uuidString.prefix(8))", root: root)
+    defer {
+      try? cgroup.destroy()
+      rmdir("\(root)/\(Paths.cgroupParent)")
+    }
+    var limits = CgroupResources()
+    limits.memoryLimit = 1 << 30
+    #expect(throws: CgroupError.self) { try cgroup.create(for: limits) }
+  }
+
+  /// A static program that allocates and touches N MiB and says so, or (`fork N`) forks N sleeping
+  /// children and counts those the kernel allowed.
+  func compileHog(into path: String) throws {
+    let source = """
+      #include <stdio.h>
+      #include <stdlib.h>
+      #include <string.h>
+      #include <unistd.h>
+      int main(int argc, char **argv) {
+        if (strcmp(argv[1], "fork") == 0) {
+          int n = atoi(argv[2]), ok = 0;
+          for (int i = 0; i < n; i++) {
+            pid_t pid = fork();
+            if (pid == 0) { sleep(3); _exit(0); }
+            if (pid > 0) ok++;
+          }
+          printf("forked %d of %d\\n", ok, n);
+          return 0;
+        }
+        int mib = atoi(argv[1]);
+        for (int i = 0; i < mib; i++) { char *p = malloc(1 << 20); if (!p) return 2; memset(p, 1, 1 << 20); }
+        printf("allocated all\\n");
+        return 0;
+      }
+      """
+    let src = path + ".c"
+    try source.write(toFile: src, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(atPath: src) }
+    let result = runProcess("/usr/bin/cc", ["-static", "-O1", "-o", path, src])
+    #expect(result.status == 0, "cc -static: \(result)")
+  }
+}
