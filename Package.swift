@@ -47,7 +47,8 @@ let package = Package(
     .target(
       name: "LazyFS",
       dependencies: [
-        "CFuse", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem", .product(name: "Logging", package: "swift-log"),
+        "CFuse", "ChunkStore", "ImageIndex", "RemoteStore", "Codecs", "LinuxSystem",
+        .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
 
@@ -80,6 +81,8 @@ let package = Package(
         ])
       ]),
 
+    // Shared by the test targets: real servers a test starts and stops.
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
     .testTarget(
       name: "RuntimeTests",
@@ -89,11 +92,12 @@ let package = Package(
     .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs", "LinuxSystem"], swiftSettings: strict),
     .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs", "LinuxSystem"], swiftSettings: strict),
     .testTarget(
-      name: "LazyFSTests", dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
+      name: "LazyFSTests",
+      dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "RemoteStoreTests",
-      dependencies: ["RemoteStore", "ImageImport", "ImageIndex", "ChunkStore", "Codecs", "LinuxSystem"],
+      dependencies: ["RemoteStore", "ImageImport", "ImageIndex", "ChunkStore", "Codecs", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "ImageImportTests",

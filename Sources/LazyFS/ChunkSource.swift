@@ -10,6 +10,12 @@ import Codecs
 /// every reader of the image and caches it. It is called from many FUSE worker threads at once.
 public protocol ChunkSource: Sendable {
   func chunk(_ digest: Digest) throws -> [UInt8]
+  /// What the source fetched over the network, for `lazyfs stats`; nil for a local source.
+  var remoteStatistics: RemoteFetchStatistics? { get }
+}
+
+extension ChunkSource {
+  public var remoteStatistics: RemoteFetchStatistics? { nil }
 }
 
 /// Chunks from a local `ChunkStore`: a pread of one block from a pack, zstd, then the digest check.

@@ -14,6 +14,7 @@ public final class ImageFilesystem: Sendable {
   public let statistics: Statistics
   public let mountpoint: String
   let cache: ChunkCache
+  let source: any ChunkSource
   let logger: Logger
   let contentBytes: Int64
   let chunkBytes: Int64
@@ -32,6 +33,7 @@ public final class ImageFilesystem: Sendable {
     self.mountpoint = mountpoint
     self.logger = logger
     statistics = Statistics()
+    self.source = source
     cache = ChunkCache(source: source, capacity: cacheCapacity, statistics: statistics, logger: logger)
     contentBytes = index.contentBytes
     chunkBytes = index.chunkBytes
@@ -50,7 +52,8 @@ public final class ImageFilesystem: Sendable {
       cacheBytes: Int64(cache.bytes), cacheCapacityBytes: Int64(cache.capacity),
       loadLatencyMicroseconds: s.latency.summary(), chunksLoaded: s.distinctChunks.load(ordering: .relaxed),
       chunksTotal: Int64(index.chunkCount), bytesLoaded: loadedBytes, bytesTotal: chunkBytes,
-      shareFetched: chunkBytes > 0 ? Double(loadedBytes) / Double(chunkBytes) : 0)
+      shareFetched: chunkBytes > 0 ? Double(loadedBytes) / Double(chunkBytes) : 0,
+      remote: source.remoteStatistics)
   }
 
   /// Capabilities asked of the kernel at INIT, each only where the kernel offers it.

@@ -41,6 +41,8 @@ public struct MountStatistics: Codable, Sendable, Equatable {
   public var bytesTotal: Int64
   /// `bytesLoaded / bytesTotal`: the share of the image's distinct chunk bytes fetched so far.
   public var shareFetched: Double
+  /// With `--remote`: what went over the network.
+  public var remote: RemoteFetchStatistics?
 
   public func json(pretty: Bool = false) throws -> [UInt8] {
     let encoder = JSONEncoder()

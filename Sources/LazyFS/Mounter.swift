@@ -5,6 +5,7 @@ import Glibc
 import ImageIndex
 import LinuxSystem
 import Logging
+import RemoteStore
 
 /// What to mount where.
 public struct MountRequest: Sendable {
@@ -15,6 +16,13 @@ public struct MountRequest: Sendable {
   public var cacheCapacity: Int
   /// The mount's readahead (root only); 0 keeps the kernel's default of 128 KiB.
   public var readaheadKilobytes: Int
+  /// A published store (`lazyfs publish`) to fetch what the local store lacks from, and where to keep
+  /// what was fetched, up to how many bytes.
+  public var remote: String?
+  public var remoteCache: String = MountRequest.defaultRemoteCache
+  public var remoteCacheMaxBytes: Int64 = 10 << 30
+
+  public static let defaultRemoteCache = "/var/cache/lazyfs/remote"
 
   public init(
     store: String, image: String, mountpoint: String, allowOther: Bool, cacheCapacity: Int = 64 << 20,
@@ -34,8 +42,10 @@ public enum Mounter {
   /// Everything that can be found wrong before a daemon is started, so that the common mistakes get a
   /// clear message from the command itself: no usable /dev/fuse, a mount point that is missing, not a
   /// directory or already a lazyfs mount (refused: stacking one on another hides the first's daemon from
-  /// `lazyfs umount`), an unknown image. Returns the image digest and the absolute mount point.
-  public static func check(_ request: MountRequest) throws -> (digest: Digest, mountpoint: String) {
+  /// `lazyfs umount`), an image unknown to the local store when there is no remote. Returns the image's
+  /// digest where the local store knows it (else the reference as given, for the remote to resolve) and
+  /// the absolute mount point.
+  public static func check(_ request: MountRequest) throws -> (reference: String, mountpoint: String) {
     let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else {
       throw MountError(
@@ -58,24 +68,57 @@ public enum Mounter {
     if let existing = try MountTable.lazyfsMount(at: mountpoint) {
       throw MountError("\(mountpoint) is already a lazyfs mount (\(existing)); unmount it first")
     }
+    if request.remote != nil {
+      let local = try? ChunkStore(root: request.store).resolve(request.image)
+      return (local?.description ?? request.image, mountpoint)
+    }
     let store = try ChunkStore(root: request.store)
-    return (try store.resolve(request.image), mountpoint)
+    return (try store.resolve(request.image).description, mountpoint)
   }
 
   /// Mounts and serves in this process until unmounted or signalled. `ready` is called once the mount
   /// point answers as the image.
   public static func serve(_ request: MountRequest, logger: Logger, ready: @escaping @Sendable () -> Void) throws {
-    let (digest, mountpoint) = try check(request)
-    let store = try ChunkStore(root: request.store)
-    let index = try ImageIndex(path: store.indexPath(digest), expect: digest)
+    let (reference, mountpoint) = try check(request)
+    let (index, digest, source) = try openImage(request, reference: reference, logger: logger)
     let filesystem = ImageFilesystem(
-      index: index, digest: digest, source: LocalChunkSource(store: store), mountpoint: mountpoint,
+      index: index, digest: digest, source: source, mountpoint: mountpoint,
       cacheCapacity: request.cacheCapacity, logger: logger)
     let session = try FuseSession(
       filesystem: filesystem, allowOther: request.allowOther, readaheadKilobytes: request.readaheadKilobytes)
     try session.mount()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")
     try session.run(ready: ready)
+  }
+}
+
+extension Mounter {
+  /// The image's index and where its chunks come from. The local store's packs are pinned (opened) first,
+  /// so that a `gc` while the image is mounted cannot take chunks from under it.
+  static func openImage(_ request: MountRequest, reference: String, logger: Logger) throws -> (
+    ImageIndex, Digest, any ChunkSource
+  ) {
+    guard let url = request.remote else {
+      let store = try ChunkStore(root: request.store)
+      try store.pinPacks()
+      let digest = try store.resolve(reference)
+      return (try ImageIndex(path: store.indexPath(digest), expect: digest), digest, LocalChunkSource(store: store))
+    }
+    // With a remote, the local store is optional: a node may have none yet.
+    let store = Files.exists(request.store + "/layout") ? try ChunkStore(root: request.store) : nil
+    try store?.pinPacks()
+    let cache = try DiskCache(directory: request.remoteCache, maxBytes: request.remoteCacheMaxBytes)
+    var name = reference
+    if name.hasPrefix("sha256:") { name.removeFirst(7) }
+    let remote = try RemoteImage(url: url, reference: name, cache: cache)
+    let index: ImageIndex
+    if let store, Files.exists(store.indexPath(remote.digest)) {
+      index = try ImageIndex(path: store.indexPath(remote.digest), expect: remote.digest)
+    } else {
+      index = try ImageIndex(bytes: remote.indexBytes)
+    }
+    logger.info("chunks not in the local store come from \(remote.baseURL), cached in \(request.remoteCache)")
+    return (index, remote.digest, RemoteChunkSource(local: store, remote: remote))
   }
 }
 

@@ -69,6 +69,8 @@ public final class RemoteImage: @unchecked Sendable {
 
   /// Requests made and bytes fetched for chunks so far, and blocks served from the disk cache.
   public var statistics: (requests: Int, bytes: Int64, cacheHits: Int) { counters.withLock { $0 } }
+  public var cacheUsedBytes: Int64 { cache?.usedBytes ?? 0 }
+  public var cacheCapacityBytes: Int64 { cache?.maxBytes ?? 0 }
 
   /// A chunk's bytes, checked against its digest: from the disk cache, else fetched.
   public func chunk(_ d: Digest) throws -> [UInt8] {

@@ -20,6 +20,11 @@ struct Mount: ParsableCommand {
   @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = 64
   @Option(help: "Readahead in KiB: larger reads sequential files in fewer requests, but fetches more (0: 128).")
   var readaheadKb = 1024
+  @Option(help: "A published store (`lazyfs publish`) to fetch chunks the local store lacks from, over HTTP(S).")
+  var remote: String?
+  @Option(help: "Where chunks fetched from --remote are kept.") var cache = MountRequest.defaultRemoteCache
+  @Option(help: "The most the --cache may hold (e.g. 512M, 20G); least recently used blocks go first.")
+  var cacheMax = "10G"
   @Argument(help: "The image.") var image: String
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
@@ -27,18 +32,25 @@ struct Mount: ParsableCommand {
     try guarded("mount") {
       guard cacheMib > 0 else { throw ValidationError("--cache-mib must be positive") }
       guard readaheadKb >= 0 else { throw ValidationError("--readahead-kb must not be negative") }
-      let request = MountRequest(
+      guard let cacheMaxBytes = parseSize(cacheMax), cacheMaxBytes > 0 else {
+        throw ValidationError("--cache-max \"\(cacheMax)\" is not a size (bytes, or a number with K, M, G or T)")
+      }
+      var request = MountRequest(
         store: storeOptions.path, image: image, mountpoint: mountpoint, allowOther: allowOther,
         cacheCapacity: cacheMib << 20, readaheadKilobytes: readaheadKb)
+      request.remote = remote
+      request.remoteCache = cache
+      request.remoteCacheMaxBytes = cacheMaxBytes
       if foreground { return try serve(request) }
       // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
-      let (digest, absoluteMountpoint) = try Mounter.check(request)
+      let (reference, absoluteMountpoint) = try Mounter.check(request)
       var arguments = [
         "mount", "--foreground", "--store", absolute(storeOptions.path), "--cache-mib", "\(cacheMib)",
         "--readahead-kb", "\(readaheadKb)",
       ]
       if allowOther { arguments.append("--allow-other") }
-      arguments += [digest.description, absoluteMountpoint]
+      if let remote { arguments += ["--remote", remote, "--cache", absolute(cache), "--cache-max", cacheMax] }
+      arguments += [reference, absoluteMountpoint]
       try Daemon.start(arguments: arguments, logFile: logFile.map(absolute))
     }
   }
@@ -61,6 +73,21 @@ struct Mount: ParsableCommand {
       throw error
     }
   }
+}
+
+/// "4096", "512K", "20G" (powers of 1024) as bytes.
+func parseSize(_ text: String) -> Int64? {
+  let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
+  var digits = Substring(text.uppercased())
+  if digits.hasSuffix("B") { digits = digits.dropLast() }
+  var scale: Int64 = 1
+  if let last = digits.last, let unit = units[last] {
+    scale = unit
+    digits = digits.dropLast()
+  }
+  guard let n = Int64(digits), n >= 0 else { return nil }
+  let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
+  return overflow ? nil : bytes
 }
 
 /// `path` made absolute against the working directory.

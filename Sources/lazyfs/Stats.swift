@@ -28,6 +28,12 @@ struct Stats: ParsableCommand {
         "fetched      \(s.chunksLoaded) of \(s.chunksTotal) chunks, \(humanBytes(s.bytesLoaded)) of "
           + "\(humanBytes(s.bytesTotal)) (\(format1(100 * s.shareFetched)) %)")
       print("cache        \(humanBytes(s.cacheBytes)) of \(humanBytes(s.cacheCapacityBytes))")
+      if let r = s.remote {
+        print(
+          "remote       \(r.url): \(humanBytes(r.bytesFetched)) in \(r.requests) requests, \(r.diskCacheHits) disk cache hits"
+        )
+        print("disk cache   \(humanBytes(r.diskCacheBytes)) of \(humanBytes(r.diskCacheCapacityBytes))")
+      }
     }
   }
 }

@@ -5,6 +5,7 @@ import ImageImport
 import ImageIndex
 import LinuxSystem
 import RemoteStore
+import TestSupport
 import Testing
 
 /// A fresh directory under /tmp, removed by `remove()`.

@@ -2,22 +2,23 @@ import Foundation
 import Glibc
 
 /// A real nginx (Debian's) serving a directory on a loopback port, for as long as the test needs it.
-final class Nginx {
-  let root: String
-  let port: Int
+/// `stop` and `start` again keep the port, so a test can take a server away and bring it back.
+public final class Nginx {
+  public let root: String
+  public let port: Int
   private let dir: String
   private var process: Process?
 
-  var url: String { "http://127.0.0.1:\(port)" }
+  public var url: String { "http://127.0.0.1:\(port)" }
 
-  init(serving root: String, scratch dir: String) throws {
+  public init(serving root: String, scratch dir: String) throws {
     self.root = root
     self.dir = dir
     port = Int.random(in: 20000...60000)
     try start()
   }
 
-  func start() throws {
+  public func start() throws {
     let conf = """
       user root;
       worker_processes 2;
@@ -52,7 +53,7 @@ final class Nginx {
     throw NSError(domain: "nginx did not start; see \(dir)/error.log", code: 1)
   }
 
-  func stop() {
+  public func stop() {
     guard let p = process else { return }
     kill(p.processIdentifier, SIGTERM)
     p.waitUntilExit()

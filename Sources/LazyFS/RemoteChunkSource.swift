@@ -1,0 +1,41 @@
+import ChunkStore
+import Codecs
+import RemoteStore
+
+/// Chunks from the local store where it has them, else from a published remote store over HTTP.
+///
+/// A node that imported some images (or pulled them earlier) shares their chunks with a remote image it
+/// mounts: a chunk in the local store is never fetched. What is fetched is checked against its digest by
+/// `RemoteImage` and kept in its disk cache, so a second mount of the image on this node fetches nothing.
+public struct RemoteChunkSource: ChunkSource {
+  public let local: ChunkStore?
+  public let remote: RemoteImage
+
+  public init(local: ChunkStore?, remote: RemoteImage) {
+    self.local = local
+    self.remote = remote
+  }
+
+  public func chunk(_ digest: Digest) throws -> [UInt8] {
+    if let local, local.contains(digest) { return try local.read(digest) }
+    return try remote.chunk(digest)
+  }
+
+  public var remoteStatistics: RemoteFetchStatistics? {
+    let s = remote.statistics
+    return RemoteFetchStatistics(
+      url: remote.baseURL, requests: Int64(s.requests), bytesFetched: s.bytes, diskCacheHits: Int64(s.cacheHits),
+      diskCacheBytes: remote.cacheUsedBytes, diskCacheCapacityBytes: remote.cacheCapacityBytes)
+  }
+}
+
+/// What a mount with `--remote` fetched: block requests over HTTP and the bytes they brought (compressed,
+/// as stored), blocks served from the disk cache instead, and the disk cache's fill.
+public struct RemoteFetchStatistics: Codable, Sendable, Equatable {
+  public var url: String
+  public var requests: Int64
+  public var bytesFetched: Int64
+  public var diskCacheHits: Int64
+  public var diskCacheBytes: Int64
+  public var diskCacheCapacityBytes: Int64
+}

@@ -1,0 +1,148 @@
+import ChunkStore
+import Codecs
+import Foundation
+import Glibc
+import ImageIndex
+import LazyFS
+import LinuxSystem
+import TestSupport
+import Testing
+
+/// `lazyfs mount --remote`: a node with an empty store mounts an image published on a real nginx.
+@Suite("Mounting from a remote store", .serialized)
+struct RemoteMountTests {
+  @Test(
+    "python from an empty store and cache: numpy imports, the tree equals the export, a second mount fetches nothing",
+    .enabled(if: Fixture.available("python") && Files.exists("/usr/sbin/nginx")))
+  func pythonFromRemote() throws {
+    let image = try PreparedImage.python.get()
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let server = try publish(image, into: dir)
+    defer { server.stop() }
+    let cache = dir.sub("cache")
+    let remote = ["--remote", server.url, "--cache", cache, "--cache-max", "2G"]
+
+    try withMount(image, store: dir.sub("no-store"), extra: remote) { lower in
+      let python = try chrootOnOverlay(lower, scratch: dir, "import numpy; print(numpy.arange(6).sum())")
+      #expect(python.status == 0, "\(python.stderr)")
+      #expect(python.stdout == "15\n")
+      let s = try statistics(lower)
+      let r = try #require(s.remote, "a remote mount reports what it fetched")
+      #expect(r.url == server.url)
+      #expect(r.requests > 0 && r.bytesFetched > 0)
+      #expect(s.shareFetched > 0 && s.shareFetched < 0.5, "numpy reads a small part of the image")
+      print(
+        "numpy import from an empty cache fetched \(r.bytesFetched) bytes in \(r.requests) requests; "
+          + "\(String(format: "%.1f", 100 * s.shareFetched)) % of the image's chunk bytes")
+
+      let differences = try TreeSnapshot(lower).differences(from: TreeSnapshot(image.export))
+      #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+    }
+    // Everything is in the disk cache now: a second mount reads the whole tree without one request.
+    try withMount(image, store: dir.sub("no-store"), extra: remote) { lower in
+      for (path, _) in try regularFiles(under: lower).prefix(2000) { _ = try contentHash(lower + "/" + path) }
+      let r = try #require(try statistics(lower).remote)
+      #expect(r.requests == 0 && r.bytesFetched == 0)
+      #expect(r.diskCacheHits > 0)
+    }
+  }
+
+  @Test(
+    "a corrupt block on the server is EIO; a stopped server is EIO and the mount survives; a restart heals",
+    .enabled(if: Fixture.available("tiny") && Files.exists("/usr/sbin/nginx")))
+  func corruptAndDeadServer() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let server = try publish(image, into: dir)
+    defer { server.stop() }
+
+    // Damage the published block holding the middle of srv/big-50M.
+    let store = try ChunkStore(root: image.store)
+    let digest = try #require(Digest(hex: image.digest))
+    let index = try ImageIndex(path: store.indexPath(digest), expect: digest)
+    let big = try #require(index.lookup(path: "srv/big-50M"))
+    let extents = index.extents(big)
+    let damaged = index.extent(extents.lowerBound + extents.count / 2)
+    let location = try #require(store.location(of: damaged.chunk))
+    let pack = "\(server.root)/packs/\(store.packIDs[Int(location.pack)].hex).pack"
+    try flipByte(pack, at: Int64(location.blockOffset) + Int64(location.blockStoredLength / 2))
+
+    let remote = ["--remote", server.url, "--cache", dir.sub("cache")]
+    try withMount(image, store: dir.sub("no-store"), extra: remote) { mountpoint in
+      for _ in 0..<2 {
+        do {
+          _ = try readAt(mountpoint + "/srv/big-50M", damaged.offset, 4096)
+          Issue.record("a read of the corrupt block succeeded")
+        } catch let e as SystemError {
+          #expect(e.errno == .EIO)
+        }
+      }
+      // The first extent is elsewhere and reads fine.
+      let first = index.extent(extents.lowerBound)
+      if store.location(of: first.chunk)?.blockOffset != location.blockOffset {  // (same pack: one image)
+        #expect(try readAt(mountpoint + "/srv/big-50M", 0, 4096) == readAt(image.export + "/srv/big-50M", 0, 4096))
+      }
+
+      // Stop the server: what was read still reads (page cache); a part of big-50M in a block not yet
+      // fetched fails with EIO, and the mount stays up. Start it again: that part reads.
+      let file = mountpoint + "/srv/big-50M"
+      let reference = image.export + "/srv/big-50M"
+      let fetched: Set<UInt64> = [location.blockOffset, store.location(of: first.chunk)?.blockOffset ?? 0]
+      let unread = try #require(
+        (extents.lowerBound..<extents.upperBound).map { index.extent($0) }.last {
+          store.location(of: $0.chunk).map { !fetched.contains($0.blockOffset) } ?? false
+        })
+      let before = try readAt(file, 0, 4096)
+      server.stop()
+      #expect(try readAt(file, 0, 4096) == before)
+      do {
+        _ = try readAt(file, unread.offset, 4096)
+        Issue.record("a read with the server down succeeded")
+      } catch let e as SystemError {
+        #expect(e.errno == .EIO)
+      }
+      var st = stat()
+      #expect(stat(mountpoint + "/etc", &st) == 0, "the mount is still up")
+      #expect(try statistics(mountpoint).loadErrors > 0)
+
+      try server.start()
+      #expect(try readAt(file, unread.offset, 4096) == readAt(reference, unread.offset, 4096))
+    }
+  }
+  @Test("a remote that does not answer is a clear error, and nothing is left mounted")
+  func deadRemote() throws {
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    let r = try run(
+      lazyfsBinary,
+      [
+        "mount", "--store", dir.sub("no-store"), "--remote", "http://127.0.0.1:9", "--cache", dir.sub("cache"),
+        "some-image", mountpoint,
+      ])
+    #expect(r.status != 0)
+    #expect(r.stderr.contains("http://127.0.0.1:9"), "\(r.stderr)")
+    #expect(!isMounted(mountpoint))
+  }
+
+  /// Publishes `image` into `dir/published` and serves it with nginx.
+  private func publish(_ image: PreparedImage, into dir: TempDir) throws -> Nginx {
+    let published = dir.sub("published")
+    let r = try lazyfs(["publish", "--store", image.store, image.digest, published])
+    try #require(r.status == 0, "\(r.stderr)")
+    return try Nginx(serving: published, scratch: try dir.directory("nginx"))
+  }
+
+  private func chrootOnOverlay(_ lower: String, scratch dir: TempDir, _ script: String) throws -> RunResult {
+    let upper = try dir.directory("upper")
+    let work = try dir.directory("work")
+    let merged = try dir.directory("merged")
+    let m = try run(
+      "/bin/mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", merged])
+    try #require(m.status == 0, "\(m.stderr)")
+    defer { if umount2(merged, 0) != 0 { umount2(merged, Int32(MNT_DETACH)) } }
+    return try run("/usr/sbin/chroot", [merged, "/usr/bin/python3", "-c", script])
+  }
+}
