@@ -12,6 +12,8 @@
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
+#include <spawn.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -392,3 +394,9 @@ int cfi_pidfd_send_signal(int pidfd, int signal) {
 }
 
 int cfi_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
+
+int cfi_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC); }
+
+int cfi_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+  return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}

@@ -74,7 +74,8 @@ public struct Spec: Codable, Sendable, Equatable {
   }
 
   public struct Root: Codable, Sendable, Equatable {
-    public var path: String
+    /// Required, unless the root is a lazyfs image (`Spec.lazyImageAnnotation`).
+    public var path: String?
     public var readonly: Bool?
   }
 

@@ -14,7 +14,14 @@ extension Spec {
   /// Checks what decoding cannot: required sections, absolute paths, known names. The first problem found
   /// is thrown, naming its field.
   public func validate() throws(SpecError) {
-    guard let root, !root.path.isEmpty else { throw SpecError(field: "root.path", "required field is missing") }
+    if !hasLazyRoot {
+      guard let path = root?.path, !path.isEmpty else {
+        throw SpecError(field: "root.path", "required field is missing")
+      }
+    }
+    if let image = annotations?[Self.lazyImageAnnotation], image.isEmpty {
+      throw SpecError(field: "annotations.\(Self.lazyImageAnnotation)", "must name an image")
+    }
     guard let process else { throw SpecError(field: "process", "required field is missing") }
     guard let first = process.args?.first, !first.isEmpty else {
       throw SpecError(field: "process.args", "must name the program to run")

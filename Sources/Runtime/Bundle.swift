@@ -8,8 +8,10 @@ public struct Bundle: Sendable {
   /// Absolute, symlink-free path of the bundle directory.
   public let path: String
   public let spec: Spec
-  /// Absolute host path of the root filesystem.
-  public let rootfs: String
+  /// Absolute host path of the root filesystem; for a lazyfs root, empty until `create` has mounted it.
+  public var rootfs: String
+  /// The lazyfs image the root comes from, when the annotations name one (root.path is then ignored).
+  public let lazyRoot: LazyRoot?
 
   public static func load(_ directory: String) throws -> Bundle {
     guard let resolved = realpath(directory, nil) else { throw SystemError("realpath", path: directory) }
@@ -23,11 +25,14 @@ public struct Bundle: Sendable {
       throw RuntimeError("bundle \"\(path)\" has no config.json")
     }
     let spec = try Spec.decode(bytes)
+    if let lazyRoot = LazyRoot(annotations: spec.annotations) {
+      return Bundle(path: path, spec: spec, rootfs: "", lazyRoot: lazyRoot)
+    }
     let root = spec.root?.path ?? ""
     let rootfs = root.hasPrefix("/") ? root : path + "/" + root
     guard Files.isDirectory(rootfs) else {
       throw SpecError(field: "root.path", "\"\(rootfs)\" is not a directory")
     }
-    return Bundle(path: path, spec: spec, rootfs: rootfs)
+    return Bundle(path: path, spec: spec, rootfs: rootfs, lazyRoot: nil)
   }
 }

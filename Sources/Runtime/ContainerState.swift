@@ -20,6 +20,8 @@ public struct ContainerState: Codable, Sendable, Equatable {
   /// Whether the container has its own pid namespace: then killing its init kills everything in it.
   public var ownPidNamespace: Bool
   public var hooks: Spec.Hooks?
+  /// The lazyfs image the root was mounted from; nil for a root directory in the bundle.
+  public var lazyImage: String?
 }
 
 /// A container's status in the OCI sense.

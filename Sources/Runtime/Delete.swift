@@ -12,8 +12,8 @@ extension Runtime {
     do {
       state = try store.load(id)
     } catch {
-      // A directory without state.json is what a create killed mid-way leaves: nothing else exists.
-      store.remove(id)
+      // A directory without state.json is what a create killed mid-way leaves: at most its lazy root.
+      try removeDirectory(id, lazyRoot: true)
       return
     }
     let status = status(of: state)
@@ -41,6 +41,14 @@ extension Runtime {
       waited += 1
     }
     try cgroup?.destroy()
-    store.remove(state.id)
+    try removeDirectory(state.id, lazyRoot: state.lazyImage != nil)
+  }
+
+  /// Removes a container's state directory, after unmounting its lazy root when it may have one. A
+  /// mount that will not go leaves the directory in place: removing files through it would reach the
+  /// overlay's upper layer, or fail on the image.
+  func removeDirectory(_ id: String, lazyRoot: Bool) throws {
+    if lazyRoot { try LazyRoot.unmount(in: store.directory(id)) }
+    store.remove(id)
   }
 }

@@ -27,12 +27,14 @@ public struct Runtime: Sendable {
   }
 
   /// A container's configuration, checked and turned into an init plan, with its cgroup chosen but not
-  /// yet created: everything that bad input can make fail, done before the host is touched.
+  /// yet created: everything that bad input can make fail, done before the host is touched. A lazyfs
+  /// root has no files to plan against yet: its plan is made once `launch` has mounted it.
   struct Prepared {
     var bundle: Bundle
-    var plan: InitPlan
+    var plan: InitPlan?
     var cgroup: any Cgroup
     var cgroupVersion: CgroupVersion
+    var cgroupDirectories: [String: String]
     var resources: CgroupResources
   }
 
@@ -51,12 +53,19 @@ public struct Runtime: Sendable {
     } else {
       directories[""] = cgroup.directories[0]
     }
-    let plan = try InitPlan(
-      spec: bundle.spec, rootfs: bundle.rootfs, bundle: bundle.path, cgroupDirectories: directories,
-      seccompCache: SeccompCache(directory: store.seccompCache))
     let mountPlan = MountPlan(spec: bundle.spec, rootfs: bundle.rootfs, bundle: bundle.path)
     let resources = CgroupResources(bundle.spec.linux?.resources, devices: mountPlan.devices)
-    return Prepared(bundle: bundle, plan: plan, cgroup: cgroup, cgroupVersion: version, resources: resources)
+    var prepared = Prepared(
+      bundle: bundle, plan: nil, cgroup: cgroup, cgroupVersion: version, cgroupDirectories: directories,
+      resources: resources)
+    if bundle.lazyRoot == nil { prepared.plan = try plan(prepared) }
+    return prepared
+  }
+
+  private func plan(_ prepared: Prepared) throws -> InitPlan {
+    try InitPlan(
+      spec: prepared.bundle.spec, rootfs: prepared.bundle.rootfs, bundle: prepared.bundle.path,
+      cgroupDirectories: prepared.cgroupDirectories, seccompCache: SeccompCache(directory: store.seccompCache))
   }
 
   /// Creates the container up to the point where its init waits at `gate`, and records it. On any
@@ -65,11 +74,17 @@ public struct Runtime: Sendable {
     InitProcess, ContainerState, ContainerLock
   ) {
     let lock = try store.claim(id)
+    var prepared = prepared
     var process: InitProcess?
     var cgroupCreated = false
     var fifoDirectory: Int32 = -1
     defer { if fifoDirectory >= 0 { close(fifoDirectory) } }
     do {
+      if let lazyRoot = prepared.bundle.lazyRoot {
+        prepared.bundle.rootfs = try lazyRoot.mount(in: store.directory(id))
+        prepared.plan = try plan(prepared)
+      }
+      guard let plan = prepared.plan else { throw RuntimeError("container \"\(id)\" has no init plan") }
       cgroupCreated = true  // destroy() skips what create() did not get to
       try prepared.cgroup.create(for: prepared.resources)
       try prepared.cgroup.set(prepared.resources)
@@ -85,10 +100,10 @@ public struct Runtime: Sendable {
       case .message:
         initGate = .message
       }
-      let spawned = try InitProcess.spawn(prepared.plan, gate: initGate, placement: prepared.cgroup.placement)
+      let spawned = try InitProcess.spawn(plan, gate: initGate, placement: prepared.cgroup.placement)
       process = spawned
-      if prepared.plan.userNamespace { try writeIDMaps(pid: spawned.pid, prepared.plan) }
-      if let score = prepared.plan.oomScoreAdj {
+      if plan.userNamespace { try writeIDMaps(pid: spawned.pid, plan) }
+      if let score = plan.oomScoreAdj {
         try Files.writeText("/proc/\(spawned.pid)/oom_score_adj", "\(score)")
       }
       try spawned.proceed()
@@ -102,7 +117,7 @@ public struct Runtime: Sendable {
         bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: Timestamp.now(),
         annotations: prepared.bundle.spec.annotations, cgroupVersion: prepared.cgroupVersion,
         cgroupPath: prepared.cgroup.path, ownPidNamespace: namespaces.contains { $0.type == "pid" && $0.path == nil },
-        hooks: prepared.bundle.spec.hooks)
+        hooks: prepared.bundle.spec.hooks, lazyImage: prepared.bundle.lazyRoot?.image)
       try store.save(state)
       if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8)) }
       return (spawned, state, lock)
@@ -114,7 +129,7 @@ public struct Runtime: Sendable {
         while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
       }
       if cgroupCreated { try? prepared.cgroup.destroy() }
-      store.remove(id)
+      try? removeDirectory(id, lazyRoot: prepared.bundle.lazyRoot != nil)
       lock.release()
       throw error
     }

@@ -160,6 +160,12 @@ final class TestContainer: @unchecked Sendable {
   /// Force-deletes the container and removes everything the test made. Safe to call twice.
   func cleanup() {
     crunFast("delete", "--force", id, timeout: 20)
+    // A lazy root delete failed to unmount: detach it, so removing the state cannot reach into it.
+    let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    for line in table.split(separator: "\n").reversed() {
+      let fields = line.split(separator: " ")
+      if fields.count > 4, fields[4].hasPrefix(root + "/") { umount2(String(fields[4]), Int32(MNT_DETACH)) }
+    }
     for dir in cgroupDirectories { rmdir(dir) }
     removeCgroupParents()
     try? FileManager.default.removeItem(atPath: root)

@@ -126,3 +126,12 @@ int cfi_pidfd_send_signal(int pidfd, int signal);
 
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): prctl is variadic, which Swift cannot call.
 int cfi_set_child_subreaper(void);
+
+/// memfd_create(2) with MFD_CLOEXEC, which Swift's Glibc module does not declare: the state JSON a hook
+/// reads on stdin is written to one, so a large state never blocks on a full pipe.
+int cfi_memfd(const char *name);
+
+#include <spawn.h>
+/// posix_spawn_file_actions_addclosefrom_np, declared only under _GNU_SOURCE: a spawned program gets
+/// stdio and nothing else of ours.
+int cfi_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);

@@ -1,0 +1,155 @@
+// Containers whose root is a lazyfs image (annotation org.lazyfs.image): the python fixture imported into a
+// store of the test's own, run with an overlay on the lazyfs mount, and nothing left once deleted.
+import Foundation
+import OCISpec
+import Testing
+
+/// The lazyfs side of these tests: the binary, the fixture, and a store with the python image in it.
+enum LazyFixture {
+  /// `$LAZYFS_BIN` (the build directory, as `make test` sets it), else the directory crun-fast is in.
+  static let binDirectory: String =
+    ProcessInfo.processInfo.environment["LAZYFS_BIN"]
+    ?? URL(fileURLWithPath: Paths.binary).deletingLastPathComponent().path
+  static let fixtures = ProcessInfo.processInfo.environment["LAZYFS_FIXTURES"] ?? "/var/cache/lazyfs-fixtures"
+  static let pythonTar = fixtures + "/python/rootfs.tar"
+
+  static var available: Bool {
+    FileManager.default.fileExists(atPath: fixtures + "/python/.done")
+      && FileManager.default.isExecutableFile(atPath: binDirectory + "/lazyfs")
+  }
+
+  /// A store holding the python fixture under the name `python`, imported once per test run and removed
+  /// at exit.
+  static let store: Result<String, TestFailure> = {
+    let path = "\(Paths.bundles)/lazyfs-store-\(getpid())"
+    atexit { try? FileManager.default.removeItem(atPath: "\(Paths.bundles)/lazyfs-store-\(getpid())") }
+    let result = runProcess(
+      binDirectory + "/lazyfs", ["import", "--store", path, "--name", "python", pythonTar], timeout: 300)
+    guard result.status == 0 else { return .failure(TestFailure("lazyfs import failed: \(result)")) }
+    return .success(path)
+  }()
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+  let description: String
+  init(_ description: String) { self.description = description }
+}
+
+extension TestContainer {
+  /// Makes the container's root the lazyfs image `image` from `store`.
+  func useLazyRoot(image: String, store: String) {
+    spec.annotations = [Spec.lazyImageAnnotation: image, Spec.lazyStoreAnnotation: store]
+    spec.root?.path = nil
+  }
+
+  /// The container's state directory, where its lazy root is mounted.
+  var stateDirectory: String { "\(root)/\(id)" }
+
+  /// Mount points under the container's state directory, from this process's mountinfo.
+  var stateMounts: [String] {
+    let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    return table.split(separator: "\n").compactMap { line in
+      let fields = line.split(separator: " ")
+      guard fields.count > 4, fields[4].hasPrefix(stateDirectory + "/") else { return nil }
+      return String(fields[4])
+    }
+  }
+
+  /// Processes whose command line mentions the container's state directory (a lazyfs daemon serving it).
+  var processesOnStateDirectory: [String] {
+    let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int($0) != nil } ?? []
+    return pids.compactMap { pid in
+      guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+      let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+      return line.contains(stateDirectory + "/") ? "\(pid): \(line)" : nil
+    }
+  }
+}
+
+@Suite("lazyfs roots (root, real containers)", .enabled(if: LazyFixture.available, "no python fixture or lazyfs"))
+struct LazyRootTests {
+  @Test func numpyRunsOnALazyRootAndNothingIsLeft() throws {
+    let store = try LazyFixture.store.get()
+    let python = "python3 -c 'import numpy; print(numpy.arange(6).sum())' > /out/answer"
+    let c = try TestContainer("lazy", args: ["/bin/sh", "-c", python])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "python", store: store)
+    c.spec.process?.env = ["PATH=/usr/local/bin:/usr/bin:/bin"]
+    try c.writeConfig()
+    let create = c.crunFast("create", "--bundle", c.bundle, c.id)
+    #expect(create.status == 0, "\(create)")
+    #expect(c.stateMounts.contains(c.stateDirectory + "/lower"), "the image is mounted: \(c.stateMounts)")
+    #expect(c.stateMounts.contains(c.stateDirectory + "/rootfs"), "the overlay is mounted: \(c.stateMounts)")
+    #expect(c.crunFast("state", c.id).stdout.contains("\"rootfs\" : \"\(c.stateDirectory)/rootfs\""))
+    #expect(c.crunFast("start", c.id).status == 0)
+    var waited = 0
+    while !c.crunFast("state", c.id).stdout.contains("stopped") && waited < 3000 {
+      usleep(10_000)
+      waited += 1
+    }
+    #expect(c.output("answer") == "15\n")
+    let delete = c.crunFast("delete", c.id)
+    #expect(delete.status == 0, "\(delete)")
+    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+    #expect(c.processesOnStateDirectory.isEmpty, "the lazyfs daemon has exited: \(c.processesOnStateDirectory)")
+    #expect(!c.stateDirectoryExists)
+    #expect(c.cgroupDirectories.isEmpty)
+  }
+
+  @Test func runPrintsNumpysAnswerOnAWritableRoot() throws {
+    let store = try LazyFixture.store.get()
+    let script = "import numpy; open('/root/written', 'w').write('x'); print(numpy.arange(6).sum())"
+    let c = try TestContainer("lazyrun", args: ["/usr/bin/python3", "-c", script])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "python", store: store)
+    c.spec.root?.readonly = false
+    let result = try c.run(timeout: 120)
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout == "15\n")
+    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+    #expect(!c.stateDirectoryExists)
+    #expect(c.cgroupDirectories.isEmpty)
+    #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
+  }
+
+  @Test func readonlyRootIsHonoured() throws {
+    let store = try LazyFixture.store.get()
+    let c = try TestContainer("lazyro", args: ["/bin/sh", "-c", "touch /x 2>&1; echo $?"])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "python", store: store)
+    let result = try c.run(timeout: 120)
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout.contains("Read-only file system"), "\(result)")
+    #expect(result.stdout.hasSuffix("1\n"))
+  }
+
+  @Test func unknownImageIsAClearErrorAndLeavesNothing() throws {
+    let store = try LazyFixture.store.get()
+    let c = try TestContainer("lazybad", args: ["/bin/true"])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "no-such-image", store: store)
+    try c.writeConfig()
+    let result = c.crunFast("create", "--bundle", c.bundle, c.id)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("lazyfs root: mounting image \"no-such-image\""), "\(result)")
+    #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
+    #expect(!c.stateDirectoryExists)
+    #expect(c.stateMounts.isEmpty)
+    #expect(c.cgroupDirectories.isEmpty)
+  }
+
+  @Test func failureAfterTheMountUnmountsIt() throws {
+    let store = try LazyFixture.store.get()
+    let c = try TestContainer("lazyfail", args: ["no-such-program"])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "python", store: store)
+    try c.writeConfig()
+    let result = c.crunFast("create", "--bundle", c.bundle, c.id)
+    #expect(result.status == 1)
+    #expect(result.stderr.contains("no-such-program"), "\(result)")
+    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+    #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
+    #expect(!c.stateDirectoryExists)
+    #expect(c.cgroupDirectories.isEmpty)
+  }
+}
