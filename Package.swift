@@ -68,12 +68,17 @@ let package = Package(
     .target(name: "Seccomp", dependencies: ["CSeccomp", "OCISpec", "LinuxSystem"], swiftSettings: strict),
     .target(
       name: "Runtime",
-      dependencies: ["CContainerInit", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem"],
+      dependencies: [
+        "CContainerInit", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem",
+        .product(name: "Logging", package: "swift-log"),
+      ],
       swiftSettings: strict),
     // Linked with a static Swift runtime (loading libswiftCore and friends costs ~2 ms of every start), by
     // lld with packed relative relocations (DT_RELR), so the loader fixes up fewer pages.
     .executableTarget(
-      name: "crun-fast", dependencies: ["Runtime", "OCISpec", "LinuxSystem"], swiftSettings: strict,
+      name: "crun-fast",
+      dependencies: ["Runtime", "OCISpec", "LinuxSystem", .product(name: "Logging", package: "swift-log")],
+      swiftSettings: strict,
       linkerSettings: [
         .unsafeFlags([
           "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld", "-Xlinker", "-z",

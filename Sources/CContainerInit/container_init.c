@@ -9,11 +9,13 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <spawn.h>
 #include <sys/mman.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -21,10 +23,14 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #ifndef CLONE_INTO_CGROUP
 #define CLONE_INTO_CGROUP 0x200000000ULL
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
 #endif
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -218,6 +224,7 @@ static int run_step(const struct cfi_step *s) {
 
 static const char *const step_names[] = {
   "?", "mount", "remount", "mkdir", "create", "mknod", "symlink", "pivot_root", "chroot", "write", "mask", "readonly",
+  "hooks",
 };
 
 static void load_seccomp(const struct cfi_config *c) {
@@ -276,23 +283,161 @@ static const char *find_executable(const char *name, const char *path_env, char 
   return NULL;
 }
 
-/// Closes every descriptor but stdio, the sync socket and the fifo directory. Close-on-exec would do
-/// it only at execve, and a `create` init waits long before that while holding, for instance, the
-/// parent's lock on the container's state directory.
+/// Closes every descriptor but stdio, the sync socket, the fifo directory and the state directory.
+/// Close-on-exec would do it only at execve, and a `create` init waits long before that while holding,
+/// for instance, the parent's lock on the container's state directory.
 static void close_inherited(const struct cfi_config *c) {
-  int keep[2] = {c->sync_fd, c->fifo_dir_fd};
-  if (keep[0] > keep[1]) {
-    int t = keep[0];
-    keep[0] = keep[1];
-    keep[1] = t;
-  }
+  int keep[3] = {c->sync_fd, c->fifo_dir_fd, c->state_dir_fd};
+  for (int i = 0; i < 3; i++)
+    for (int j = i + 1; j < 3; j++)
+      if (keep[j] < keep[i]) {
+        int t = keep[i];
+        keep[i] = keep[j];
+        keep[j] = t;
+      }
   unsigned int from = 3;
-  for (int i = 0; i < 2; i++) {
+  for (int i = 0; i < 3; i++) {
     if (keep[i] < (int)from) continue;
     if (keep[i] > (int)from) syscall(SYS_close_range, from, (unsigned int)keep[i] - 1, 0U);
     from = (unsigned int)keep[i] + 1;
   }
   syscall(SYS_close_range, from, ~0U, 0U);
+}
+
+/// Decimal digits of a non-negative number into `out` (at least 12 bytes), NUL-terminated.
+static void format_number(int value, char *out) {
+  char digits[12];
+  int n = 0;
+  unsigned int v = value < 0 ? 0U : (unsigned int)value;
+  do {
+    digits[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v && n < 11);
+  for (int i = 0; i < n; i++) out[i] = digits[n - 1 - i];
+  out[n] = 0;
+}
+
+/// Runs one startContainer hook with the state file on stdin and waits for it (at most its timeout).
+/// Returns 0 when it exited 0; otherwise -1 with *status its wait status (-1 when it timed out), or -2
+/// with errno when it could not be started. A raw clone, not fork: glibc's fork handlers take locks that
+/// another thread of the runtime may have held when the init was cloned.
+static int run_start_hook(const struct cfi_config *c, const struct cfi_hook *h, int *status) {
+  int in = openat(c->state_dir_fd, c->hook_state_name, O_RDONLY | O_CLOEXEC);
+  if (in < 0) return -2;
+  long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0, 0, 0, 0);
+  if (pid < 0) {
+    int e = errno;
+    close(in);
+    errno = e;
+    return -2;
+  }
+  if (pid == 0) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (dup2(in, 0) < 0) _exit(127);
+    execve(h->path, (char *const *)h->argv, (char *const *)h->envp);
+    _exit(127);
+  }
+  close(in);
+  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+  if (h->timeout > 0 && pidfd >= 0) {
+    struct pollfd p = {.fd = pidfd, .events = POLLIN, .revents = 0};
+    int ready;
+    do {
+      ready = poll(&p, 1, h->timeout * 1000);
+    } while (ready < 0 && errno == EINTR);
+    if (ready == 0) {
+      kill((pid_t)pid, SIGKILL);
+      while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}
+      close(pidfd);
+      *status = -1;
+      return -1;
+    }
+  }
+  if (pidfd >= 0) close(pidfd);
+  int st = 0;
+  while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
+  *status = st;
+  return st == 0 ? 0 : -1;
+}
+
+/// Reports a failed startContainer hook: on the sync socket when the parent waits there (`run`), else
+/// through the exec fifo that `start` is reading (`E<status> <path>`), and exits.
+__attribute__((noreturn)) static void fail_hook(const struct cfi_config *c, int fifo, const char *path, int status) {
+  if (fifo >= 0) {
+    char number[12];
+    format_number(status < 0 ? 0 : status, number);
+    write_all(fifo, status < 0 ? "T" : "E");
+    write_all(fifo, number);
+    write_all(fifo, " ");
+    write_all(fifo, path);
+    close(fifo);
+    _exit(127);
+  }
+  struct cfi_message m;
+  memset(&m, 0, sizeof m);
+  m.type = CFI_MSG_ERROR;
+  m.status = status;
+  copy_string(m.call, sizeof m.call, "startContainer hook");
+  copy_string(m.path, sizeof m.path, path);
+  send(c->sync_fd, &m, sizeof m, MSG_NOSIGNAL);
+  _exit(127);
+}
+
+static void run_start_hooks(const struct cfi_config *c, int fifo) {
+  for (int i = 0; i < c->start_hook_count; i++) {
+    int status = 0;
+    int rc = run_start_hook(c, &c->start_hooks[i], &status);
+    if (rc == -2) fail(c, "startContainer hook", c->start_hooks[i].path);
+    if (rc != 0) fail_hook(c, fifo, c->start_hooks[i].path, status);
+  }
+}
+
+/// The pty of `process.terminal`, made in the container's own devpts: the master goes to the parent, the
+/// slave becomes stdio and the controlling terminal of a new session.
+static void setup_console(const struct cfi_config *c) {
+  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (master < 0) fail(c, "open", "/dev/ptmx");
+  int unlock = 0;
+  if (ioctl(master, TIOCSPTLCK, &unlock) != 0) fail(c, "ioctl(TIOCSPTLCK)", "/dev/ptmx");
+  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+  if (slave < 0) fail(c, "ioctl(TIOCGPTPEER)", "/dev/ptmx");
+  if (c->console_rows && c->console_columns) {
+    struct winsize size = {.ws_row = c->console_rows, .ws_col = c->console_columns};
+    ioctl(slave, TIOCSWINSZ, &size);
+  }
+  if (c->console_mount) {
+    unsigned int number = 0;
+    if (ioctl(master, TIOCGPTN, &number) != 0) fail(c, "ioctl(TIOCGPTN)", "/dev/ptmx");
+    char path[32] = "/dev/pts/";
+    format_number((int)number, path + 9);
+    if (make_file("/dev/console") != 0) fail(c, "create", "/dev/console");
+    if (mount(path, "/dev/console", NULL, MS_BIND, NULL) != 0) fail(c, "mount", "/dev/console");
+  }
+  struct cfi_message m;
+  memset(&m, 0, sizeof m);
+  m.type = CFI_MSG_CONSOLE;
+  struct iovec io = {.iov_base = &m, .iov_len = sizeof m};
+  union {
+    char buffer[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control.buffer,
+                       .msg_controllen = sizeof control.buffer};
+  struct cmsghdr *header = CMSG_FIRSTHDR(&msg);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(header), &master, sizeof(int));
+  if (sendmsg(c->sync_fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof m) _exit(1);
+  close(master);
+  if (setsid() < 0) fail(c, "setsid", NULL);
+  if (ioctl(slave, TIOCSCTTY, 0) != 0) fail(c, "ioctl(TIOCSCTTY)", NULL);
+  for (int fd = 0; fd < 3; fd++)
+    if (dup2(slave, fd) < 0) fail(c, "dup2", NULL);
+  if (slave > 2) close(slave);
 }
 
 __attribute__((noreturn)) static void child(const struct cfi_config *c) {
@@ -302,6 +447,8 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
   default_action.sa_handler = SIG_DFL;
   for (int sig = 1; sig < _NSIG; sig++) sigaction(sig, &default_action, NULL);
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (int fd = 0; fd < 3; fd++)
+    if (c->stdio[fd] >= 0 && c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0) fail(c, "dup2", NULL);
 
   for (int i = 0; i < c->cgroup_task_fd_count; i++)
     if (write(c->cgroup_task_fds[i], "0", 1) != 1) fail(c, "write(tasks)", NULL);
@@ -321,11 +468,17 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
 
   for (int i = 0; i < c->step_count; i++) {
     const struct cfi_step *s = &c->steps[i];
+    if (s->kind == CFI_HOOKS) {
+      send_type(c, CFI_MSG_HOOKS);
+      expect(c, CFI_MSG_CONTINUE);
+      continue;
+    }
     if (run_step(s) == 0) continue;
     if (s->optional && errno == ENOENT) continue;
-    int kind = s->kind > 0 && s->kind <= CFI_READONLY ? s->kind : 0;
+    int kind = s->kind > 0 && s->kind <= CFI_HOOKS ? s->kind : 0;
     fail(c, step_names[kind], s->target);
   }
+  if (c->console) setup_console(c);
   for (int i = 0; i < c->rlimit_count; i++) {
     struct rlimit limit = {.rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard};
     if (setrlimit(c->rlimits[i].resource, &limit) != 0) fail(c, "setrlimit", NULL);
@@ -338,21 +491,27 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
   umask((mode_t)c->umask);
   if (c->cwd && chdir(c->cwd) != 0) fail(c, "chdir", c->cwd);
   char path_buffer[4096];
-  const char *executable = find_executable(c->argv[0], c->path_env, path_buffer, sizeof path_buffer);
+  const char *executable =
+    c->exec_path ? c->exec_path : find_executable(c->argv[0], c->path_env, path_buffer, sizeof path_buffer);
   if (!executable) fail(c, "exec", c->argv[0]);
 
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-  send_type(c, CFI_MSG_READY);
-  if (c->fifo_dir_fd >= 0) {
+  if (c->exec_now) {
+    // Nothing to wait for: the parent reads EOF on the sync socket once execve succeeded.
+  } else if (c->fifo_dir_fd >= 0) {
+    send_type(c, CFI_MSG_READY);
     int fifo;
     do {
       fifo = openat(c->fifo_dir_fd, c->fifo_name, O_WRONLY | O_CLOEXEC);
     } while (fifo < 0 && errno == EINTR);
     if (fifo < 0) fail(c, "open", c->fifo_name);
+    run_start_hooks(c, fifo);
     if (write(fifo, "0", 1) != 1) fail(c, "write", c->fifo_name);
     close(fifo);
   } else {
+    send_type(c, CFI_MSG_READY);
     expect(c, CFI_MSG_START);
+    run_start_hooks(c, -1);
   }
   if (c->seccomp_filter && c->no_new_privs) load_seccomp(c);
   sigset_t none;
@@ -367,7 +526,13 @@ pid_t cfi_spawn(const struct cfi_config *config) {
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
   long pid = -1;
-  if (config->pid_join_fd >= 0 && setns(config->pid_join_fd, CLONE_NEWPID) != 0) goto out;
+  // Entering a pid namespace changes only where this thread's children are born: it is undone after the
+  // clone, so that nothing this thread starts later lands in the container.
+  int own_pid_ns = -1;
+  if (config->pid_join_fd >= 0) {
+    own_pid_ns = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+    if (own_pid_ns < 0 || setns(config->pid_join_fd, CLONE_NEWPID) != 0) goto out;
+  }
   struct cfi_clone_args args;
   memset(&args, 0, sizeof args);
   args.flags = config->clone_flags;
@@ -382,6 +547,10 @@ pid_t cfi_spawn(const struct cfi_config *config) {
   if (pid == 0) child(config);
 out:;
   int e = errno;
+  if (own_pid_ns >= 0) {
+    setns(own_pid_ns, CLONE_NEWPID);
+    close(own_pid_ns);
+  }
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   errno = e;
   return (pid_t)pid;

@@ -100,6 +100,18 @@ public struct Spec: Codable, Sendable, Equatable {
     public var startContainer: [Hook]?
     public var poststart: [Hook]?
     public var poststop: [Hook]?
+
+    public init(
+      prestart: [Hook]? = nil, createRuntime: [Hook]? = nil, createContainer: [Hook]? = nil,
+      startContainer: [Hook]? = nil, poststart: [Hook]? = nil, poststop: [Hook]? = nil
+    ) {
+      self.prestart = prestart
+      self.createRuntime = createRuntime
+      self.createContainer = createContainer
+      self.startContainer = startContainer
+      self.poststart = poststart
+      self.poststop = poststop
+    }
   }
 
   public struct Hook: Codable, Sendable, Equatable {

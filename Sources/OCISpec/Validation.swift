@@ -40,6 +40,7 @@ extension Spec {
     for (i, mount) in (mounts ?? []).enumerated() where !mount.destination.hasPrefix("/") {
       throw SpecError(field: "mounts[\(i)].destination", "must be an absolute path, got \"\(mount.destination)\"")
     }
+    try hooks?.validate()
     try linux?.validate()
     if hostname != nil, !(linux?.namespaces ?? []).contains(where: { $0.type == "uts" && $0.path == nil }) {
       throw SpecError(field: "hostname", "setting a hostname needs a new uts namespace")
@@ -95,5 +96,24 @@ extension Spec.Rlimit {
       "RLIMIT_RTPRIO": 14, "RLIMIT_RTTIME": 15,
     ]
     return table[type]
+  }
+}
+
+extension Spec.Hooks {
+  func validate() throws(SpecError) {
+    let phases: [(String, [Spec.Hook]?)] = [
+      ("prestart", prestart), ("createRuntime", createRuntime), ("createContainer", createContainer),
+      ("startContainer", startContainer), ("poststart", poststart), ("poststop", poststop),
+    ]
+    for (phase, hooks) in phases {
+      for (i, hook) in (hooks ?? []).enumerated() {
+        guard hook.path.hasPrefix("/") else {
+          throw SpecError(field: "hooks.\(phase)[\(i)].path", "must be an absolute path, got \"\(hook.path)\"")
+        }
+        if let timeout = hook.timeout, timeout <= 0 {
+          throw SpecError(field: "hooks.\(phase)[\(i)].timeout", "must be positive, got \(timeout)")
+        }
+      }
+    }
   }
 }

@@ -42,6 +42,9 @@ extension Runtime {
     }
     try cgroup?.destroy()
     try removeDirectory(state.id, lazyRoot: state.lazyImage != nil)
+    var stopped = ociState(state)
+    (stopped.status, stopped.pid) = (.stopped, 0)
+    runHooksWarning("poststop", state.hooks?.poststop, state: stopped)
   }
 
   /// Removes a container's state directory, after unmounting its lazy root when it may have one. A

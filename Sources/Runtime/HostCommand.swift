@@ -19,6 +19,9 @@ struct HostCommand {
   var input: [UInt8] = []
   /// Seconds after which the process is killed; nil waits for ever.
   var timeout: Int?
+  /// Run inside this process's namespaces (all of them that differ from ours, pid included) rather than
+  /// ours: a createContainer hook, in the namespaces of the container's init.
+  var namespacesOf: Int32?
 
   /// How the program ended and what it wrote.
   struct Outcome {
@@ -56,6 +59,17 @@ struct HostCommand {
     for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
     defer { close(fds[0]) }
 
+    if let target = namespacesOf {
+      let pid: Int32
+      do {
+        pid = try spawnInside(target, stdio: [stdin, fds[1], fds[1]])
+      } catch {
+        close(fds[1])
+        throw error
+      }
+      close(fds[1])
+      return try wait(pid: pid, output: fds[0])
+    }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
@@ -86,6 +100,28 @@ struct HostCommand {
     close(fds[1])
     guard rc == 0 else { throw SystemError("posix_spawn", path: path, errno: Errno(rc)) }
     return try wait(pid: pid, output: fds[0])
+  }
+
+  /// Starts the program in `target`'s namespaces through CContainerInit, which enters them between clone
+  /// and execve (setns needs a single-threaded process), and returns once it has exec'd.
+  private func spawnInside(_ target: Int32, stdio: [Int32]) throws -> Int32 {
+    var plan = InitPlan()
+    (plan.joins, plan.pidJoin) = Namespaces.joins(of: target)
+    plan.args = arguments
+    plan.executable = path
+    plan.env = environment ?? Environment.current
+    plan.execNow = true
+    let process = try InitProcess.spawn(plan, gate: .message, placement: nil, stdio: stdio)
+    do {
+      try process.proceed()
+      try process.waitExec()
+    } catch {
+      Glibc.kill(process.pid, SIGKILL)
+      var status: Int32 = 0
+      while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+      throw error
+    }
+    return process.pid
   }
 
   /// Collects output until the process exits (or the timeout kills it), then reaps it.

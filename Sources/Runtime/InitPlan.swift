@@ -31,6 +31,17 @@ public struct InitPlan: Sendable {
   public var args: [String] = []
   public var env: [String] = []
   public var oomScoreAdj: Int?
+  /// The file to execute when it is not found by searching argv[0] (a hook's path).
+  public var executable: String?
+  /// Exec once set up, without waiting for start: a process joining a running container, or a hook.
+  public var execNow = false
+  /// Run by the init after start released it, just before execve.
+  public var startHooks: [Spec.Hook] = []
+  /// A pty as stdio and controlling terminal (`process.terminal`); the master goes to the parent.
+  public var console = false
+  /// Whether the pty's slave is also bound over /dev/console (the container's init, not an exec).
+  public var consoleMount = false
+  public var consoleSize: (rows: UInt16, columns: UInt16)?
 
   public struct Join: Sendable, Equatable {
     public var path: String
@@ -80,6 +91,13 @@ public struct InitPlan: Sendable {
     var mountPlan = MountPlan(spec: spec, rootfs: rootfs, bundle: bundle)
     mountPlan.cgroupDirectories = cgroupDirectories
     steps = try mountPlan.steps()
+    // The create-time hooks run once the mounts are made and before the root changes, as runc runs them.
+    if spec.hooks?.runBeforePivot == true,
+      let pivot = steps.firstIndex(where: { $0.kind == .pivotRoot || $0.kind == .chroot })
+    {
+      steps.insert(PlanStep(.hooks, ""), at: pivot)
+    }
+    startHooks = spec.hooks?.startContainer ?? []
 
     rlimits = (process.rlimits ?? []).map { Rlimit(resource: $0.resource ?? -1, soft: $0.soft, hard: $0.hard) }
     uid = process.user.uid

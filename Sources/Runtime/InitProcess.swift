@@ -25,7 +25,13 @@ public final class InitProcess {
   }
 
   /// Clones the init. It then waits for `proceed()`, so the caller can write id maps and join cgroups.
-  public static func spawn(_ plan: InitPlan, gate: StartGate, placement: CgroupPlacement?) throws -> InitProcess {
+  ///
+  /// `stdio` are descriptors the child takes as its stdin, stdout and stderr (-1 keeps ours);
+  /// `stateDirectory` is the container's state directory (O_PATH), where startContainer hooks find the state.
+  public static func spawn(
+    _ plan: InitPlan, gate: StartGate, placement: CgroupPlacement?, stdio: [Int32] = [-1, -1, -1],
+    stateDirectory: Int32 = -1
+  ) throws -> InitProcess {
     var pair: [Int32] = [-1, -1]
     let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
     _ = try syscall("socketpair") { socketpair(AF_UNIX, type, 0, &pair) }
@@ -105,6 +111,22 @@ public final class InitProcess {
       config.argv = arena.strings(plan.args)
       config.envp = arena.strings(plan.env)
       config.path_env = arena.string(plan.pathVariable)
+      config.exec_path = arena.string(plan.executable)
+      config.stdio = (stdio[0], stdio[1], stdio[2])
+      config.exec_now = plan.execNow ? 1 : 0
+      config.console = plan.console ? 1 : 0
+      config.console_mount = plan.consoleMount ? 1 : 0
+      (config.console_rows, config.console_columns) = plan.consoleSize ?? (0, 0)
+      let environment = Environment.current
+      let hooks = plan.startHooks.map { hook in
+        cfi_hook(
+          path: arena.string(hook.path), argv: arena.strings(hook.argv), envp: arena.strings(hook.env ?? environment),
+          timeout: Int32(clamping: hook.timeout ?? 0))
+      }
+      config.start_hooks = arena.array(hooks)
+      config.start_hook_count = Int32(hooks.count)
+      config.state_dir_fd = stateDirectory
+      config.hook_state_name = arena.string(Hooks.stateFileName)
       switch gate {
       case .fifo(let directory, let name):
         config.fifo_dir_fd = directory
@@ -132,6 +154,18 @@ public final class InitProcess {
   /// Tells an init spawned with `.message` to execve, and waits until it has (the socket closes on exec).
   public func start() throws {
     try send(CFI_MSG_START)
+    var message = [UInt8](repeating: 0, count: MemoryLayout<cfi_message>.size)
+    let n = try receive(&message)
+    if n == 0 { return }
+    throw Self.error(from: message)
+  }
+
+  /// Waits until the init reaches the create-time hooks (after its mounts, before pivot_root); it then
+  /// waits for `proceed()`.
+  public func waitForHooks() throws { try expect(CFI_MSG_HOOKS) }
+
+  /// Waits until a child spawned with `execNow` has exec'd (the socket closes on exec).
+  public func waitExec() throws {
     var message = [UInt8](repeating: 0, count: MemoryLayout<cfi_message>.size)
     let n = try receive(&message)
     if n == 0 { return }
@@ -180,7 +214,10 @@ public final class InitProcess {
         return String(decoding: bytes, as: UTF8.self)
       }
       let path = text(pathOffset, 4096)
-      return InitError(call: text(callOffset, 32), path: path.isEmpty ? nil : path, errno: errno)
+      let statusOffset = MemoryLayout<cfi_message>.offset(of: \cfi_message.status) ?? 4136
+      return InitError(
+        call: text(callOffset, 32), path: path.isEmpty ? nil : path, errno: errno,
+        status: raw.load(fromByteOffset: statusOffset, as: Int32.self))
     }
   }
 }

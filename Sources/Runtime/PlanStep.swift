@@ -2,7 +2,7 @@
 /// (CContainerInit's `struct cfi_step`). Built and checked in Swift, executed in C.
 public struct PlanStep: Equatable, Sendable, CustomStringConvertible {
   public enum Kind: Int32, Sendable {
-    case mount = 1, bindRemount, mkdir, mkfile, mknod, symlink, pivotRoot, chroot, write, mask, readonly
+    case mount = 1, bindRemount, mkdir, mkfile, mknod, symlink, pivotRoot, chroot, write, mask, readonly, hooks
   }
 
   public var kind: Kind

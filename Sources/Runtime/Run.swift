@@ -13,11 +13,13 @@ extension Runtime {
       let (process, state, lock) = try launch(id: id, prepared, gate: .message, pidFile: pidFile)
       defer { lock.release() }
       do {
+        try writeHookState(state)
         try process.start()
       } catch {
         try? destroy(state)
         throw error
       }
+      runHooksWarning("poststart", state.hooks?.poststart, state: ociState(state))
       return 0
     }
     // Signals are blocked before the clone so none is lost; the init unblocks its own before execve.
@@ -26,13 +28,16 @@ extension Runtime {
     var previous = sigset_t()
     sigprocmask(SIG_BLOCK, &forwarded, &previous)
     defer { sigprocmask(SIG_SETMASK, &previous, nil) }
-    // Orphans of a container without its own pid namespace come to us rather than the slow host init.
-    _ = cfi_set_child_subreaper()
     let (process, state, lock) = try launch(id: id, prepared, gate: .message, pidFile: pidFile)
     lock.release()
+    // Orphans of a container without its own pid namespace come to us rather than the slow host init.
+    // Only now: a lazyfs daemon started by launch must not become our child (it outlives the wait below).
+    _ = cfi_set_child_subreaper()
     var status: Int32 = 0
     do {
+      try writeHookState(state)
       try process.start()
+      runHooksWarning("poststart", state.hooks?.poststart, state: ociState(state))
       status = forwardSignals(until: process.pid)
     } catch {
       try? cleanUp(state)

@@ -62,89 +62,10 @@ public struct Runtime: Sendable {
     return prepared
   }
 
-  private func plan(_ prepared: Prepared) throws -> InitPlan {
+  func plan(_ prepared: Prepared) throws -> InitPlan {
     try InitPlan(
       spec: prepared.bundle.spec, rootfs: prepared.bundle.rootfs, bundle: prepared.bundle.path,
       cgroupDirectories: prepared.cgroupDirectories, seccompCache: SeccompCache(directory: store.seccompCache))
-  }
-
-  /// Creates the container up to the point where its init waits at `gate`, and records it. On any
-  /// failure everything made so far (process, cgroup, state directory) is removed again.
-  func launch(id: String, _ prepared: Prepared, gate: LaunchGate, pidFile: String?) throws -> (
-    InitProcess, ContainerState, ContainerLock
-  ) {
-    let lock = try store.claim(id)
-    var prepared = prepared
-    var process: InitProcess?
-    var cgroupCreated = false
-    var fifoDirectory: Int32 = -1
-    defer { if fifoDirectory >= 0 { close(fifoDirectory) } }
-    do {
-      if let lazyRoot = prepared.bundle.lazyRoot {
-        prepared.bundle.rootfs = try lazyRoot.mount(in: store.directory(id))
-        prepared.plan = try plan(prepared)
-      }
-      guard let plan = prepared.plan else { throw RuntimeError("container \"\(id)\" has no init plan") }
-      cgroupCreated = true  // destroy() skips what create() did not get to
-      try prepared.cgroup.create(for: prepared.resources)
-      try prepared.cgroup.set(prepared.resources)
-      let initGate: InitProcess.StartGate
-      switch gate {
-      case .fifo:
-        let fifo = store.fifo(id)
-        _ = try syscall("mkfifo", path: fifo) { mkfifo(fifo, 0o622) }
-        chmod(fifo, 0o622)
-        let directory = store.directory(id)
-        fifoDirectory = try syscall("open", path: directory) { open(directory, oPath | O_DIRECTORY | O_CLOEXEC) }
-        initGate = .fifo(directory: fifoDirectory, name: "exec.fifo")
-      case .message:
-        initGate = .message
-      }
-      let spawned = try InitProcess.spawn(plan, gate: initGate, placement: prepared.cgroup.placement)
-      process = spawned
-      if plan.userNamespace { try writeIDMaps(pid: spawned.pid, plan) }
-      if let score = plan.oomScoreAdj {
-        try Files.writeText("/proc/\(spawned.pid)/oom_score_adj", "\(score)")
-      }
-      try spawned.proceed()
-      try spawned.waitReady()
-      guard let (_, startTime) = ProcessStatus.stat(pid: spawned.pid) else {
-        throw RuntimeError("container init \(spawned.pid) exited during set-up")
-      }
-      let namespaces = prepared.bundle.spec.linux?.namespaces ?? []
-      let state = ContainerState(
-        ociVersion: prepared.bundle.spec.ociVersion, id: id, pid: spawned.pid, startTime: startTime,
-        bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: Timestamp.now(),
-        annotations: prepared.bundle.spec.annotations, cgroupVersion: prepared.cgroupVersion,
-        cgroupPath: prepared.cgroup.path, ownPidNamespace: namespaces.contains { $0.type == "pid" && $0.path == nil },
-        hooks: prepared.bundle.spec.hooks, lazyImage: prepared.bundle.lazyRoot?.image)
-      try store.save(state)
-      if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8)) }
-      return (spawned, state, lock)
-    } catch {
-      if let process {
-        Glibc.kill(process.pid, SIGKILL)
-        process.closeSync()
-        var status: Int32 = 0
-        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
-      }
-      if cgroupCreated { try? prepared.cgroup.destroy() }
-      try? removeDirectory(id, lazyRoot: prepared.bundle.lazyRoot != nil)
-      lock.release()
-      throw error
-    }
-  }
-
-  enum LaunchGate { case fifo, message }
-
-  /// uid_map and gid_map of a new user namespace: as root we may map any range, and the init waits for
-  /// CONTINUE until both are written.
-  private func writeIDMaps(pid: Int32, _ plan: InitPlan) throws {
-    func text(_ mappings: [Spec.IDMapping]) -> String {
-      mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
-    }
-    try Files.writeText("/proc/\(pid)/uid_map", text(plan.uidMappings))
-    try Files.writeText("/proc/\(pid)/gid_map", text(plan.gidMappings))
   }
 }
 

@@ -11,8 +11,13 @@ public struct InitError: Error, CustomStringConvertible, Sendable {
   public let call: String
   public let path: String?
   public let errno: Int32
+  /// For a failed startContainer hook: its wait status, -1 when it timed out.
+  public var status: Int32 = 0
 
   public var description: String {
+    if call.hasSuffix(" hook"), errno == 0 {
+      return "\(call) \"\(path ?? "")\" failed: \(Hooks.describe(status: status))"
+    }
     let reason = String(cString: strerror(errno))
     if call == "exec", let path {
       return "container init: exec \"\(path)\": executable file not found in $PATH"

@@ -17,21 +17,26 @@ enum Output {
   }
 
   static func fail(_ globals: Globals, _ error: Error) -> Never {
-    let message = "\(error)"
-    write(2, "crun-fast\(globals.verb.isEmpty ? "" : " " + globals.verb): \(message)\n")
+    report(globals, level: "error", "\(error)")
+    exit(1)
+  }
+
+  /// One line on stderr, `crun-fast VERB: [LEVEL: ]message`, also appended to --log in its format.
+  static func report(_ globals: Globals, level: String, _ message: String) {
+    let prefix = "crun-fast\(globals.verb.isEmpty ? "" : " " + globals.verb): "
+    write(2, prefix + (level == "error" ? "" : level + ": ") + message + "\n")
     if let log = globals.log {
       let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
       if fd >= 0 {
         let time = isoTime()
         let line =
           globals.logFormat == "json"
-          ? "{\"level\":\"error\",\"msg\":\(jsonQuoted(message)),\"time\":\"\(time)\"}\n"
-          : "time=\"\(time)\" level=error msg=\(jsonQuoted(message))\n"
+          ? "{\"level\":\"\(level)\",\"msg\":\(jsonQuoted(message)),\"time\":\"\(time)\"}\n"
+          : "time=\"\(time)\" level=\(level) msg=\(jsonQuoted(message))\n"
         write(fd, line)
         close(fd)
       }
     }
-    exit(1)
   }
 
   private static func isoTime() -> String {

@@ -1,6 +1,7 @@
 // crun-fast: an OCI runtime with runc's command line. This file only dispatches; each verb is in its own
 // file and the work is in the Runtime module.
 import Glibc
+import Logging
 
 // `--version` is answered before anything else is touched, so that it costs only process start-up.
 if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "--version" || CommandLine.arguments[1] == "-v" {
@@ -17,6 +18,8 @@ do {
     exit(0)
   }
   globals.verb = verb
+  let logGlobals = globals
+  LoggingSystem.bootstrap { _ in OutputLogHandler(logGlobals) }
   exit(try dispatch(verb, &arguments, globals))
 } catch {
   Output.fail(globals, error)

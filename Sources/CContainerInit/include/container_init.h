@@ -21,6 +21,8 @@ enum cfi_step_kind {
   CFI_WRITE = 9,         // write data into target (sysctl)
   CFI_MASK = 10,         // hide target: /dev/null over a file, an empty read-only tmpfs over a directory
   CFI_READONLY = 11,     // bind target over itself and remount it read-only
+  CFI_HOOKS = 12,        // tell the parent (CFI_MSG_HOOKS) and wait for CFI_MSG_CONTINUE: the create-time
+                         // hooks run now, after the mounts and before pivot_root, as runc runs them
 };
 
 struct cfi_step {
@@ -41,6 +43,15 @@ struct cfi_step {
 struct cfi_join {
   int fd;
   int nstype;
+};
+
+/// A hook the init itself runs (startContainer): after `start` released it and before execve, in the
+/// container, with the state JSON that `start` wrote on stdin.
+struct cfi_hook {
+  const char *path;
+  const char *const *argv;
+  const char *const *envp;
+  int timeout;  // seconds; 0: none
 };
 
 struct cfi_rlimit {
@@ -98,6 +109,25 @@ struct cfi_config {
   // it waits for CFI_MSG_START on sync_fd.
   int fifo_dir_fd;
   const char *fifo_name;
+
+  // Descriptors the child makes its stdin, stdout and stderr first thing; -1 keeps the inherited one.
+  int stdio[3];
+  // Exec as soon as set up, without READY and the start gate: a process joining a running container
+  // (`exec`, a createContainer hook). The parent reads EOF on sync_fd when execve succeeded.
+  int exec_now;
+  // The file to execute, argv[0] then being only its name (a hook's path and args); NULL: search argv[0].
+  const char *exec_path;
+  // Make the child a session leader with `console` as its controlling terminal and stdio (`process.terminal`):
+  // it opens /dev/ptmx after the mount steps (so in the container's devpts), sends the master to the parent
+  // (CFI_MSG_CONSOLE with SCM_RIGHTS), and when console_mount is set, binds the slave over /dev/console.
+  int console;
+  int console_mount;
+  uint16_t console_rows, console_columns;
+
+  const struct cfi_hook *start_hooks;  // run in order after the start gate; the first failure ends the init
+  int start_hook_count;
+  int state_dir_fd;            // the container's state directory (O_PATH), holding hook_state_name
+  const char *hook_state_name;  // the OCI state JSON `start` writes for the startContainer hooks
 };
 
 enum cfi_message_type {
@@ -105,6 +135,8 @@ enum cfi_message_type {
   CFI_MSG_READY = 2,     // child → parent: set up, waiting for start
   CFI_MSG_START = 3,     // parent → child: execve now
   CFI_MSG_ERROR = 4,     // child → parent: a step failed; errno, call and path say which
+  CFI_MSG_HOOKS = 5,     // child → parent: at the CFI_HOOKS step; run the create-time hooks, then CONTINUE
+  CFI_MSG_CONSOLE = 6,   // child → parent: the pty master, as SCM_RIGHTS
 };
 
 struct cfi_message {
@@ -112,6 +144,7 @@ struct cfi_message {
   int32_t error;  // errno
   char call[32];
   char path[4096];
+  int32_t status;  // a failed hook's wait status, -1 when it timed out; 0 otherwise
 };
 
 /// Clones the child described by `config` and returns its pid (in the parent's pid namespace), or -1 with

@@ -1,0 +1,102 @@
+import Glibc
+import LinuxSystem
+import OCISpec
+
+extension Runtime {
+  /// Creates the container up to the point where its init waits at `gate`, and records it. On any
+  /// failure everything made so far (process, cgroup, state directory) is removed again.
+  func launch(id: String, _ prepared: Prepared, gate: LaunchGate, pidFile: String?) throws -> (
+    InitProcess, ContainerState, ContainerLock
+  ) {
+    let lock = try store.claim(id)
+    var prepared = prepared
+    var process: InitProcess?
+    var cgroupCreated = false
+    var stateDirectory: Int32 = -1
+    defer { if stateDirectory >= 0 { close(stateDirectory) } }
+    let created = Timestamp.now()
+    do {
+      if let lazyRoot = prepared.bundle.lazyRoot {
+        prepared.bundle.rootfs = try lazyRoot.mount(in: store.directory(id))
+        prepared.plan = try plan(prepared)
+      }
+      guard let plan = prepared.plan else { throw RuntimeError("container \"\(id)\" has no init plan") }
+      cgroupCreated = true  // destroy() skips what create() did not get to
+      try prepared.cgroup.create(for: prepared.resources)
+      try prepared.cgroup.set(prepared.resources)
+      let initGate: InitProcess.StartGate
+      switch gate {
+      case .fifo:
+        let fifo = store.fifo(id)
+        _ = try syscall("mkfifo", path: fifo) { mkfifo(fifo, 0o622) }
+        chmod(fifo, 0o622)
+        let directory = store.directory(id)
+        stateDirectory = try syscall("open", path: directory) { open(directory, oPath | O_DIRECTORY | O_CLOEXEC) }
+        initGate = .fifo(directory: stateDirectory, name: "exec.fifo")
+      case .message:
+        initGate = .message
+      }
+      if !plan.startHooks.isEmpty && stateDirectory < 0 {
+        let directory = store.directory(id)
+        stateDirectory = try syscall("open", path: directory) { open(directory, oPath | O_DIRECTORY | O_CLOEXEC) }
+      }
+      let spawned = try InitProcess.spawn(
+        plan, gate: initGate, placement: prepared.cgroup.placement, stateDirectory: stateDirectory)
+      process = spawned
+      if plan.userNamespace { try writeIDMaps(pid: spawned.pid, plan) }
+      if let score = plan.oomScoreAdj {
+        try Files.writeText("/proc/\(spawned.pid)/oom_score_adj", "\(score)")
+      }
+      try spawned.proceed()
+      if plan.steps.contains(where: { $0.kind == .hooks }) {
+        try spawned.waitForHooks()
+        let hooks = prepared.bundle.spec.hooks
+        let state = OCIState(
+          ociVersion: prepared.bundle.spec.ociVersion, id: id, pid: spawned.pid, status: .creating,
+          bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: created, owner: "",
+          annotations: prepared.bundle.spec.annotations)
+        try runHooks("prestart", hooks?.prestart, state: state)
+        try runHooks("createRuntime", hooks?.createRuntime, state: state)
+        try runHooks("createContainer", hooks?.createContainer, state: state, namespacesOf: spawned.pid)
+        try spawned.proceed()
+      }
+      try spawned.waitReady()
+      guard let (_, startTime) = ProcessStatus.stat(pid: spawned.pid) else {
+        throw RuntimeError("container init \(spawned.pid) exited during set-up")
+      }
+      let namespaces = prepared.bundle.spec.linux?.namespaces ?? []
+      let state = ContainerState(
+        ociVersion: prepared.bundle.spec.ociVersion, id: id, pid: spawned.pid, startTime: startTime,
+        bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: created,
+        annotations: prepared.bundle.spec.annotations, cgroupVersion: prepared.cgroupVersion,
+        cgroupPath: prepared.cgroup.path, ownPidNamespace: namespaces.contains { $0.type == "pid" && $0.path == nil },
+        hooks: prepared.bundle.spec.hooks, lazyImage: prepared.bundle.lazyRoot?.image)
+      try store.save(state)
+      if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8)) }
+      return (spawned, state, lock)
+    } catch {
+      if let process {
+        Glibc.kill(process.pid, SIGKILL)
+        process.closeSync()
+        var status: Int32 = 0
+        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
+      }
+      if cgroupCreated { try? prepared.cgroup.destroy() }
+      try? removeDirectory(id, lazyRoot: prepared.bundle.lazyRoot != nil)
+      lock.release()
+      throw error
+    }
+  }
+
+  enum LaunchGate { case fifo, message }
+
+  /// uid_map and gid_map of a new user namespace: as root we may map any range, and the init waits for
+  /// CONTINUE until both are written.
+  private func writeIDMaps(pid: Int32, _ plan: InitPlan) throws {
+    func text(_ mappings: [Spec.IDMapping]) -> String {
+      mappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined()
+    }
+    try Files.writeText("/proc/\(pid)/uid_map", text(plan.uidMappings))
+    try Files.writeText("/proc/\(pid)/gid_map", text(plan.gidMappings))
+  }
+}
