@@ -418,20 +418,7 @@ static void setup_console(const struct cfi_config *c) {
   struct cfi_message m;
   memset(&m, 0, sizeof m);
   m.type = CFI_MSG_CONSOLE;
-  struct iovec io = {.iov_base = &m, .iov_len = sizeof m};
-  union {
-    char buffer[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control.buffer,
-                       .msg_controllen = sizeof control.buffer};
-  struct cmsghdr *header = CMSG_FIRSTHDR(&msg);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(header), &master, sizeof(int));
-  if (sendmsg(c->sync_fd, &msg, MSG_NOSIGNAL) != (ssize_t)sizeof m) _exit(1);
+  if (cfi_send_fd(c->sync_fd, master, &m, sizeof m) != (ssize_t)sizeof m) _exit(1);
   close(master);
   if (setsid() < 0) fail(c, "setsid", NULL);
   if (ioctl(slave, TIOCSCTTY, 0) != 0) fail(c, "ioctl(TIOCSCTTY)", NULL);
@@ -568,4 +555,46 @@ int cfi_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, MF
 
 int cfi_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
   return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+ssize_t cfi_send_fd(int socket, int fd, const void *bytes, size_t length) {
+  struct iovec io = {.iov_base = (void *)bytes, .iov_len = length};
+  union {
+    char buffer[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control.buffer,
+                       .msg_controllen = sizeof control.buffer};
+  struct cmsghdr *header = CMSG_FIRSTHDR(&msg);
+  header->cmsg_level = SOL_SOCKET;
+  header->cmsg_type = SCM_RIGHTS;
+  header->cmsg_len = CMSG_LEN(sizeof(int));
+  memcpy(CMSG_DATA(header), &fd, sizeof(int));
+  ssize_t n;
+  do {
+    n = sendmsg(socket, &msg, MSG_NOSIGNAL);
+  } while (n < 0 && errno == EINTR);
+  return n;
+}
+
+ssize_t cfi_receive_fd(int socket, void *buffer, size_t capacity, int *fd) {
+  struct iovec io = {.iov_base = buffer, .iov_len = capacity};
+  union {
+    char buffer[CMSG_SPACE(sizeof(int))];
+    struct cmsghdr align;
+  } control;
+  memset(&control, 0, sizeof control);
+  struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control.buffer,
+                       .msg_controllen = sizeof control.buffer};
+  *fd = -1;
+  ssize_t n;
+  do {
+    n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+  } while (n < 0 && errno == EINTR);
+  if (n < 0) return n;
+  for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
+    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
+      memcpy(fd, CMSG_DATA(h), sizeof(int));
+  return n;
 }

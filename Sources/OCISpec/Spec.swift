@@ -26,6 +26,7 @@ public struct Spec: Codable, Sendable, Equatable {
 
   public struct Process: Codable, Sendable, Equatable {
     public var terminal: Bool?
+    public var consoleSize: ConsoleSize?
     public var user: User
     public var args: [String]?
     public var env: [String]?
@@ -36,6 +37,17 @@ public struct Spec: Codable, Sendable, Equatable {
     public var oomScoreAdj: Int?
     public var apparmorProfile: String?
     public var selinuxLabel: String?
+  }
+
+  /// The terminal's size in characters, when `terminal` is set.
+  public struct ConsoleSize: Codable, Sendable, Equatable {
+    public var height: UInt
+    public var width: UInt
+
+    public init(height: UInt, width: UInt) {
+      self.height = height
+      self.width = width
+    }
   }
 
   public struct User: Codable, Sendable, Equatable {

@@ -62,9 +62,6 @@ public struct InitPlan: Sendable {
     spec: Spec, rootfs: String, bundle: String, cgroupDirectories: [String: String], seccompCache: SeccompCache?
   ) throws {
     guard let process = spec.process else { throw SpecError(field: "process", "required field is missing") }
-    if process.terminal == true {
-      throw SpecError(field: "process.terminal", "terminals (--console-socket) are not supported yet")
-    }
     for namespace in spec.linux?.namespaces ?? [] {
       let flag = Int32(Spec.namespaceFlags[namespace.type] ?? 0)
       if let path = namespace.path {
@@ -99,6 +96,16 @@ public struct InitPlan: Sendable {
     }
     startHooks = spec.hooks?.startContainer ?? []
 
+    try setProcess(process, seccomp: spec.linux?.seccomp, rootfs: rootfs, seccompCache: seccompCache)
+    consoleMount = console
+  }
+
+  /// The process part of the plan: identity, capabilities, no_new_privs, seccomp, limits, working
+  /// directory, command and environment (HOME from the container's /etc/passwd when not given), terminal.
+  /// Shared by the container's init and `exec`.
+  public mutating func setProcess(
+    _ process: Spec.Process, seccomp profile: Spec.Seccomp?, rootfs: String, seccompCache: SeccompCache?
+  ) throws {
     rlimits = (process.rlimits ?? []).map { Rlimit(resource: $0.resource ?? -1, soft: $0.soft, hard: $0.hard) }
     uid = process.user.uid
     gid = process.user.gid
@@ -110,7 +117,7 @@ public struct InitPlan: Sendable {
         bounding: caps.bounding ?? [], ambient: caps.ambient ?? [])
     }
     noNewPrivileges = process.noNewPrivileges ?? false
-    if let profile = spec.linux?.seccomp {
+    if let profile {
       seccompFlags = try SeccompCompiler.flags(profile)
       seccomp =
         try seccompCache.map { cache throws(SeccompError) in try cache.program(for: profile) }
@@ -123,6 +130,8 @@ public struct InitPlan: Sendable {
       env.append("HOME=" + Self.home(of: process.user.uid, rootfs: rootfs))
     }
     oomScoreAdj = process.oomScoreAdj
+    console = process.terminal == true
+    consoleSize = process.consoleSize.map { (UInt16(clamping: $0.height), UInt16(clamping: $0.width)) }
   }
 
   /// The user's home directory from the container's /etc/passwd, "/" when it has none: runc sets HOME

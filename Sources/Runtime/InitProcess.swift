@@ -164,6 +164,21 @@ public final class InitProcess {
   /// waits for `proceed()`.
   public func waitForHooks() throws { try expect(CFI_MSG_HOOKS) }
 
+  /// Receives the pty master of a child with `console` set (sent after its mount steps); the caller owns it.
+  public func receiveConsole() throws -> Int32 {
+    var message = [UInt8](repeating: 0, count: MemoryLayout<cfi_message>.size)
+    var fd: Int32 = -1
+    let sync = self.sync
+    let n = try syscall("recvmsg") {
+      message.withUnsafeMutableBytes { cfi_receive_fd(sync, $0.baseAddress, $0.count, &fd) }
+    }
+    let type = n >= 4 ? message.withUnsafeBytes { $0.load(fromByteOffset: 0, as: Int32.self) } : 0
+    if type == Int32(CFI_MSG_CONSOLE.rawValue), fd >= 0 { return fd }
+    if fd >= 0 { close(fd) }
+    if n < 4 { throw RuntimeError("container init exited during set-up") }
+    throw Self.error(from: message)
+  }
+
   /// Waits until a child spawned with `execNow` has exec'd (the socket closes on exec).
   public func waitExec() throws {
     var message = [UInt8](repeating: 0, count: MemoryLayout<cfi_message>.size)

@@ -5,9 +5,12 @@ import OCISpec
 extension Runtime {
   /// Creates the container up to the point where its init waits at `gate`, and records it. On any
   /// failure everything made so far (process, cgroup, state directory) is removed again.
-  func launch(id: String, _ prepared: Prepared, gate: LaunchGate, pidFile: String?) throws -> (
-    InitProcess, ContainerState, ContainerLock
-  ) {
+  func launch(id: String, _ prepared: Prepared, gate: LaunchGate, pidFile: String?, consoleSocket: String?) throws
+    -> (InitProcess, ContainerState, ContainerLock)
+  {
+    if prepared.bundle.spec.process?.terminal == true && consoleSocket == nil {
+      throw RuntimeError("process.terminal is set: --console-socket must name the socket to send the terminal to")
+    }
     let lock = try store.claim(id)
     var prepared = prepared
     var process: InitProcess?
@@ -59,6 +62,11 @@ extension Runtime {
         try runHooks("createRuntime", hooks?.createRuntime, state: state)
         try runHooks("createContainer", hooks?.createContainer, state: state, namespacesOf: spawned.pid)
         try spawned.proceed()
+      }
+      if plan.console, let consoleSocket {
+        let master = try spawned.receiveConsole()
+        defer { close(master) }
+        try ConsoleSocket.send(master: master, to: consoleSocket)
       }
       try spawned.waitReady()
       guard let (_, startTime) = ProcessStatus.stat(pid: spawned.pid) else {

@@ -7,10 +7,13 @@ extension Runtime {
   /// reparented like a created one's). Otherwise this process stays the init's parent: it forwards every
   /// signal it gets to the init, reaps it, deletes the container and returns the exit status to exit with
   /// (128 + N when the init was killed by signal N).
-  public func run(id: String, bundle: String, pidFile: String?, detach: Bool) throws -> Int32 {
+  public func run(id: String, bundle: String, pidFile: String?, detach: Bool, consoleSocket: String? = nil) throws
+    -> Int32
+  {
     let prepared = try prepare(id: id, bundle: bundle)
     if detach {
-      let (process, state, lock) = try launch(id: id, prepared, gate: .message, pidFile: pidFile)
+      let (process, state, lock) = try launch(
+        id: id, prepared, gate: .message, pidFile: pidFile, consoleSocket: consoleSocket)
       defer { lock.release() }
       do {
         try writeHookState(state)
@@ -28,7 +31,8 @@ extension Runtime {
     var previous = sigset_t()
     sigprocmask(SIG_BLOCK, &forwarded, &previous)
     defer { sigprocmask(SIG_SETMASK, &previous, nil) }
-    let (process, state, lock) = try launch(id: id, prepared, gate: .message, pidFile: pidFile)
+    let (process, state, lock) = try launch(
+      id: id, prepared, gate: .message, pidFile: pidFile, consoleSocket: consoleSocket)
     lock.release()
     // Orphans of a container without its own pid namespace come to us rather than the slow host init.
     // Only now: a lazyfs daemon started by launch must not become our child (it outlives the wait below).
@@ -48,7 +52,7 @@ extension Runtime {
   }
 
   /// Waits for `pid`, passing on every signal but SIGCHLD, reaping other children (orphans) as they come.
-  private func forwardSignals(until pid: Int32) -> Int32 {
+  func forwardSignals(until pid: Int32) -> Int32 {
     var set = sigset_t()
     sigfillset(&set)
     while true {

@@ -56,6 +56,42 @@ struct Arguments {
     return (flags, positional)
   }
 
+  /// `exec`'s form: flags up to the container id, then everything after it verbatim (the command and its
+  /// own flags). A flag in `repeated` may be given many times; its values are collected in order.
+  mutating func verbUntilPositional(valued: Set<String>, repeated: Set<String>, boolean: Set<String>) throws -> (
+    flags: [String: String], multi: [String: [String]], positional: [String]
+  ) {
+    var flags: [String: String] = [:]
+    var multi: [String: [String]] = [:]
+    while let item = items.first {
+      if item == "--" {
+        items.removeFirst()
+        break
+      }
+      guard item.hasPrefix("-"), item != "-" else { break }
+      items.removeFirst()
+      let (name, inline) = Self.split(item)
+      if valued.contains(name) {
+        let value: String
+        if let inline {
+          value = inline
+        } else {
+          guard !items.isEmpty else { throw UsageError("flag --\(name) needs a value") }
+          value = items.removeFirst()
+        }
+        flags[name] = value
+        if repeated.contains(name) { multi[name, default: []].append(value) }
+      } else if boolean.contains(name) {
+        flags[name] = inline ?? "true"
+      } else {
+        throw UsageError("unknown flag \(item)")
+      }
+    }
+    let positional = items
+    items.removeAll()
+    return (flags, multi, positional)
+  }
+
   private static func isVersion(_ item: String) -> Bool { item == "--version" || item == "-v" }
 
   private static func split(_ item: String) -> (String, String?) {

@@ -6,9 +6,9 @@ enum CreateCommand {
     let (flags, positional) = try arguments.verb(
       valued: ["bundle", "b", "pid-file", "console-socket"], boolean: ["no-pivot", "no-new-keyring"])
     let id = try containerID(positional, verb: "create")
-    if flags["console-socket"] != nil { throw UsageError("--console-socket is not supported yet") }
     try Runtime(root: globals.root).create(
-      id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"])
+      id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"],
+      consoleSocket: flags["console-socket"])
     return 0
   }
 }

@@ -6,9 +6,8 @@ enum RunCommand {
     let (flags, positional) = try arguments.verb(
       valued: ["bundle", "b", "pid-file", "console-socket"], boolean: ["detach", "d", "no-pivot", "no-new-keyring"])
     let id = try containerID(positional, verb: "run")
-    if flags["console-socket"] != nil { throw UsageError("--console-socket is not supported yet") }
     return try Runtime(root: globals.root).run(
       id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"],
-      detach: flags.isSet("detach", "d"))
+      detach: flags.isSet("detach", "d"), consoleSocket: flags["console-socket"])
   }
 }

@@ -35,6 +35,7 @@ func dispatch(_ verb: String, _ arguments: inout Arguments, _ globals: Globals) 
   case "list": return try ListCommand.run(&arguments, globals)
   case "kill": return try KillCommand.run(&arguments, globals)
   case "delete": return try DeleteCommand.run(&arguments, globals)
+  case "exec": return try ExecCommand.run(&arguments, globals)
   case "help", "--help", "-h":
     Output.write(1, Usage.text)
     return 0

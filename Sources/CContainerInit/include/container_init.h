@@ -168,3 +168,11 @@ int cfi_memfd(const char *name);
 /// posix_spawn_file_actions_addclosefrom_np, declared only under _GNU_SOURCE: a spawned program gets
 /// stdio and nothing else of ours.
 int cfi_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
+
+/// sendmsg(2) of `length` bytes with one descriptor as SCM_RIGHTS; the control-message macros are not
+/// callable from Swift. Returns what sendmsg returns.
+ssize_t cfi_send_fd(int socket, int fd, const void *bytes, size_t length);
+
+/// recvmsg(2) into `buffer`, taking at most one SCM_RIGHTS descriptor into *fd (close-on-exec; -1 when the
+/// message carried none). Returns what recvmsg returns.
+ssize_t cfi_receive_fd(int socket, void *buffer, size_t capacity, int *fd);
