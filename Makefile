@@ -9,7 +9,8 @@ export LAZYFS_FIXTURES ?= /var/cache/lazyfs-fixtures
 
 # Native packages: C libraries we link, and the real tools the fixtures and tests use.
 DEB_PACKAGES := pkg-config libfuse3-dev fuse3 libseccomp-dev libcap-dev libzstd-dev zstd zlib1g-dev libssl-dev \
-	libcurl4-openssl-dev umoci skopeo busybox-static debootstrap python3 attr squashfuse nginx
+	libcurl4-openssl-dev umoci skopeo busybox-static debootstrap python3 attr squashfuse squashfs-tools nginx \
+	runc crun gcc libc6-dev
 
 .PHONY: deps build lint format test bench demo fixtures clean
 

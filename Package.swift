@@ -22,7 +22,8 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
-    .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+    // libcurl, loaded with dlopen on first use (see Sources/CCurl/include/shim.h).
+    .target(name: "CCurl"),
     .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
     .systemLibrary(name: "CCap", pkgConfig: "libcap", providers: [.apt(["libcap-dev"])]),
 
@@ -59,7 +60,15 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
-      swiftSettings: strict),
+      swiftSettings: strict,
+      // Static Swift runtime: `lazyfs mount` starts two processes (the command and its daemon), and binding
+      // libswiftCore and friends at load time costs several ms of each.
+      linkerSettings: [
+        .unsafeFlags([
+          "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld", "-Xlinker", "-z",
+          "-Xlinker", "pack-relative-relocs",
+        ])
+      ]),
     // crun-fast: the OCI runtime. CContainerInit is the only code between clone and execve.
     .target(name: "CContainerInit"),
     .target(name: "OCISpec", swiftSettings: strict),

@@ -22,6 +22,9 @@
 /// pair to close before it reaps the child.
 extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
+/// glibc's closefrom (2.34+, under _GNU_SOURCE): a forked daemon keeps none of its caller's descriptors.
+extern void closefrom(int lowfd);
+
 /// glibc's POSIX_SPAWN_SETSID (spawn.h, under _GNU_SOURCE): the child calls setsid() before exec.
 static const short LF_POSIX_SPAWN_SETSID = 0x80;
 

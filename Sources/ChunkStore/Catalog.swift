@@ -25,12 +25,10 @@ extension ChunkStore {
     return bytes
   }
 
-  public func indexPath(_ digest: Digest) -> String { "\(indexesDirectory)/\(digest.hex)" }
+  public func indexPath(_ digest: Digest) -> String { catalog.indexPath(digest) }
 
   /// Every image index in the store.
-  public func imageDigests() throws -> [Digest] {
-    try Files.list(indexesDirectory).compactMap { Digest(hex: $0) }.sorted()
-  }
+  public func imageDigests() throws -> [Digest] { try catalog.imageDigests() }
 
   /// Names are path-like (`debian:bookworm`, `team/app:1.2`) but never escape `names/`; no component starts
   /// with '.' (that keeps `..` out, and the store's own `.tmp-` files apart).
@@ -63,6 +61,38 @@ extension ChunkStore {
   }
 
   /// Every name with the image it points to.
+  public func names() throws -> [(name: String, digest: Digest)] { try catalog.names() }
+  /// Resolves an image reference: a name, a full digest, or a unique prefix of one (with or without `sha256:`).
+  public func resolve(_ reference: String) throws -> Digest { try catalog.resolve(reference) }
+
+  /// The store's names and image indexes alone.
+  public var catalog: ImageCatalog { ImageCatalog(checkedRoot: root) }
+}
+
+/// A store's names and image indexes, without its packs: what resolving a reference and opening an image's
+/// index need. Opening a `ChunkStore` reads every pack index; a mount answers before it has to.
+public struct ImageCatalog: Sendable {
+  public let root: String
+  var indexesDirectory: String { root + "/indexes" }
+  var namesDirectory: String { root + "/names" }
+
+  /// The catalog of the store at `root`; throws when there is no store there.
+  public init(root: String) throws {
+    guard Files.exists(root + "/layout") else {
+      throw StoreError.notAStore(path: root, reason: Files.exists(root) ? "no layout file" : "no such directory")
+    }
+    self.root = root
+  }
+
+  init(checkedRoot root: String) { self.root = root }
+
+  public func indexPath(_ digest: Digest) -> String { "\(indexesDirectory)/\(digest.hex)" }
+
+  public func imageDigests() throws -> [Digest] {
+    try Files.list(indexesDirectory).compactMap { Digest(hex: $0) }.sorted()
+  }
+
+  /// Every name with the image it points to.
   public func names() throws -> [(name: String, digest: Digest)] {
     try Files.list(namesDirectory).filter { !$0.hasPrefix(".tmp-") }.compactMap { file in
       let text = String(decoding: try Files.read(namesDirectory + "/" + file), as: UTF8.self)
@@ -73,7 +103,9 @@ extension ChunkStore {
 
   /// Resolves an image reference: a name, a full digest, or a unique prefix of one (with or without `sha256:`).
   public func resolve(_ reference: String) throws -> Digest {
-    if Self.validName(reference), let hit = try names().first(where: { $0.name == reference }) { return hit.digest }
+    if ChunkStore.validName(reference), let hit = try names().first(where: { $0.name == reference }) {
+      return hit.digest
+    }
     var hex = Substring(reference)
     if hex.hasPrefix("sha256:") { hex = hex.dropFirst(7) }
     guard !hex.isEmpty, hex.allSatisfy(\.isHexDigit) else { throw StoreError.unknownImage(reference) }

@@ -31,6 +31,7 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
   /// SHA-256 of a buffer.
   public static func of(_ buffer: UnsafeRawBufferPointer) -> Digest {
+    _ = openSSLWithoutConfig
     var out = [UInt8](repeating: 0, count: 32)
     out.withUnsafeMutableBufferPointer { o in
       _ = CCrypto.SHA256(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count, o.baseAddress)
@@ -71,10 +72,17 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
   public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 }
 
+/// OpenSSL reads openssl.cnf (and loads what it names) on first use unless told not to: milliseconds of
+/// every process start (a mount's daemon among them) for settings that SHA-256 does not use.
+private let openSSLWithoutConfig: Void = {
+  _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CONFIG), nil)
+}()
+
 /// An incremental SHA-256, for streams too large to hold (layers, whole files).
 public struct SHA256Hasher: ~Copyable {
   private let ctx: OpaquePointer
   public init() {
+    _ = openSSLWithoutConfig
     ctx = EVP_MD_CTX_new()
     EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
   }

@@ -1,5 +1,6 @@
 import ChunkStore
 import Codecs
+import Dispatch
 
 /// Where a mount gets chunk bytes from. The local store is one source; a remote one (HTTP ranges against a
 /// registry or CDN) slots in behind the same call, and the cache, single-flight and statistics in front of it
@@ -23,4 +24,41 @@ public struct LocalChunkSource: ChunkSource {
   public let store: ChunkStore
   public init(store: ChunkStore) { self.store = store }
   public func chunk(_ digest: Digest) throws -> [UInt8] { try store.read(digest) }
+}
+
+/// The local store, opened on another thread once the mount is up (`start`), so that the mount answers
+/// without waiting for it: opening a store reads every pack index, and listing or stat-ing the image needs
+/// none of them. The first chunk read waits for the open if it is still going. The packs are pinned as the
+/// store opens (see `ChunkStore.pinPacks`).
+public final class OpeningChunkSource: ChunkSource, @unchecked Sendable {
+  private let root: String
+  private let opened = DispatchGroup()
+  /// Written once before `opened` is left, read only after waiting on it.
+  private nonisolated(unsafe) var result: Result<ChunkStore, any Error> = .failure(MountError("store not opened"))
+
+  public init(root: String) {
+    self.root = root
+    opened.enter()
+  }
+
+  /// Starts opening the store. Not in `init`: the mount forks fusermount3, which is safe only while this
+  /// process has a single thread.
+  public func start() {
+    DispatchQueue.global().async { [self] in
+      result = Result {
+        let store = try ChunkStore(root: root)
+        try store.pinPacks()
+        return store
+      }
+      opened.leave()
+    }
+  }
+
+  /// The store, once open.
+  public func store() throws -> ChunkStore {
+    opened.wait()
+    return try result.get()
+  }
+
+  public func chunk(_ digest: Digest) throws -> [UInt8] { try store().read(digest) }
 }

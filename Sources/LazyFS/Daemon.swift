@@ -5,8 +5,9 @@ import Synchronization
 
 /// Starting the mount daemon, and the daemon's side of saying it is ready.
 ///
-/// A multithreaded Swift process must not fork (only async-signal-safe work may follow, and the Swift
-/// runtime is not that), so `lazyfs mount` daemonises by running itself again: `/proc/self/exe` with
+/// `lazyfs mount` forks its daemon while it is still single-threaded (`fork`). A multithreaded Swift
+/// process must not fork (only async-signal-safe work may follow, and the Swift runtime is not that), so
+/// where other threads exist it daemonises by running itself again (`start`): `/proc/self/exe` with
 /// `--foreground`, spawned in a new session with stdio on /dev/null (or a log file), and a pipe on fd 3
 /// named by `LAZYFS_READY_FD`. The daemon writes `ready\n` once the mount answers, or `error <why>\n`; the
 /// parent prints the error, or returns, only then. EOF first means the daemon died: its exit status says how.
@@ -65,6 +66,62 @@ public enum Daemon {
     try waitForReport(readEnd, daemon: pid, timeout: timeout, logFile: logFile)
   }
 
+  /// Forks the daemon, when this process is still single-threaded (then the child is a full copy and
+  /// may go on running Swift code; the parent has started nothing that a fork would break). The child gets
+  /// a session of its own, / as its directory, stdio on /dev/null or `logFile`, no other descriptor but the
+  /// readiness pipe; it runs `serve` and exits with what it returns. The parent returns true once the child
+  /// reports ready (or throws its error); false, having done nothing, when the process has other threads.
+  ///
+  /// This is one process start fewer than `start`: the daemon needs no exec, no dynamic linking, no
+  /// argument parsing, and finds the store already in the page cache.
+  public static func fork(logFile: String?, timeout: Double = 60, serve: (Readiness) -> Int32) throws -> Bool {
+    guard threadCount() == 1 else { return false }
+    var fds: [Int32] = [0, 0]
+    _ = try syscall("pipe") { pipe(&fds) }
+    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    let (readEnd, writeEnd) = (fds[0], fds[1])
+    let log: Int32 = logFile.map { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) } ?? -1
+    if let logFile, log < 0 {
+      close(readEnd)
+      close(writeEnd)
+      throw SystemError("open", path: logFile)
+    }
+    let pid = Glibc.fork()
+    if pid < 0 {
+      close(readEnd)
+      close(writeEnd)
+      if log >= 0 { close(log) }
+      throw SystemError("fork", path: "")
+    }
+    if pid == 0 {
+      _ = setsid()
+      _ = chdir("/")
+      let null = open("/dev/null", O_RDWR)
+      dup2(null, 0)
+      dup2(log >= 0 ? log : null, 1)
+      dup2(log >= 0 ? log : null, 2)
+      dup2(writeEnd, readyDescriptor)
+      closefrom(readyDescriptor + 1)
+      _ = fcntl(readyDescriptor, F_SETFD, FD_CLOEXEC)
+      var none = sigset_t()
+      sigemptyset(&none)
+      sigprocmask(SIG_SETMASK, &none, nil)
+      exit(serve(Readiness(fd: readyDescriptor)))
+    }
+    close(writeEnd)
+    if log >= 0 { close(log) }
+    defer { close(readEnd) }
+    try waitForReport(readEnd, daemon: pid, timeout: timeout, logFile: logFile)
+    return true
+  }
+
+  /// Threads in this process, from /proc/self/status.
+  static func threadCount() -> Int {
+    guard let bytes = try? Files.read("/proc/self/status") else { return 0 }
+    let line = String(decoding: bytes, as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("Threads:") }
+    return line.flatMap { Int($0.dropFirst(8).trimmingPrefix(while: \.isWhitespace)) } ?? 0
+  }
+
   private static func waitForReport(_ fd: Int32, daemon pid: pid_t, timeout: Double, logFile: String?) throws {
     var report: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
@@ -112,7 +169,7 @@ public final class Readiness: Sendable {
     return Readiness(fd: fd)
   }
 
-  private init(fd: Int32) { self.fd = fd }
+  init(fd: Int32) { self.fd = fd }
 
   public func ready() { send("ready") }
 

@@ -20,6 +20,9 @@ public final class ImageFilesystem: Sendable {
   let chunkBytes: Int64
   /// The fusermount3 process `auto_unmount` leaves watching the daemon; found after mounting.
   let unmountHelper = Mutex<Int32?>(nil)
+  /// Whether the kernel takes ENOSYS from open/opendir to mean "never ask again" (set at INIT).
+  let openless = Atomic<Bool>(false)
+  let opendirless = Atomic<Bool>(false)
 
   /// How long the kernel may trust what it was told: the image never changes under a mount.
   static let timeout: Double = 86400 * 365
@@ -67,6 +70,12 @@ public final class ImageFilesystem: Sendable {
     // Nothing changes, so there is nothing to invalidate: without this the kernel would check attributes
     // before reads and could drop the page cache.
     conn.pointee.want &= ~UInt32(bitPattern: FUSE_CAP_AUTO_INVAL_DATA)
+    // Opens carry no state here (no file handles), so where the kernel can do without them it is told to
+    // (open answered with ENOSYS, once): a hot `open`+`close` is then two requests fewer, and the kernel
+    // keeps files' page cache and directories' listings as if every open had said keep_cache/cache_readdir.
+    openless.store(conn.pointee.capable & UInt32(bitPattern: FUSE_CAP_NO_OPEN_SUPPORT) != 0, ordering: .relaxed)
+    opendirless.store(
+      conn.pointee.capable & UInt32(bitPattern: FUSE_CAP_NO_OPENDIR_SUPPORT) != 0, ordering: .relaxed)
     // Splice is not asked for: it helps when a reply's bytes are in a file descriptor, and ours are
     // decompressed memory, which one writev (`fuse_reply_iov`) hands over with a single copy.
     // Readahead can only be lowered from what the kernel offers; take all of it. Allow more readahead

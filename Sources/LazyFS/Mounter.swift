@@ -69,11 +69,10 @@ public enum Mounter {
       throw MountError("\(mountpoint) is already a lazyfs mount (\(existing)); unmount it first")
     }
     if request.remote != nil {
-      let local = try? ChunkStore(root: request.store).resolve(request.image)
+      let local = try? ImageCatalog(root: request.store).resolve(request.image)
       return (local?.description ?? request.image, mountpoint)
     }
-    let store = try ChunkStore(root: request.store)
-    return (try store.resolve(request.image).description, mountpoint)
+    return (try ImageCatalog(root: request.store).resolve(request.image).description, mountpoint)
   }
 
   /// Mounts and serves in this process until unmounted or signalled. `ready` is called once the mount
@@ -87,22 +86,23 @@ public enum Mounter {
     let session = try FuseSession(
       filesystem: filesystem, allowOther: request.allowOther, readaheadKilobytes: request.readaheadKilobytes)
     try session.mount()
+    (source as? OpeningChunkSource)?.start()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")
     try session.run(ready: ready)
   }
 }
 
 extension Mounter {
-  /// The image's index and where its chunks come from. The local store's packs are pinned (opened) first,
-  /// so that a `gc` while the image is mounted cannot take chunks from under it.
+  /// The image's index and where its chunks come from. The local store's packs are pinned (opened) as it
+  /// opens, so that a `gc` while the image is mounted cannot take chunks from under it.
   static func openImage(_ request: MountRequest, reference: String, logger: Logger) throws -> (
     ImageIndex, Digest, any ChunkSource
   ) {
     guard let url = request.remote else {
-      let store = try ChunkStore(root: request.store)
-      try store.pinPacks()
-      let digest = try store.resolve(reference)
-      return (try ImageIndex(path: store.indexPath(digest), expect: digest), digest, LocalChunkSource(store: store))
+      let catalog = try ImageCatalog(root: request.store)
+      let digest = try catalog.resolve(reference)
+      let index = try ImageIndex(path: catalog.indexPath(digest), expect: digest)
+      return (index, digest, OpeningChunkSource(root: request.store))
     }
     // With a remote, the local store is optional: a node may have none yet.
     let store = Files.exists(request.store + "/layout") ? try ChunkStore(root: request.store) : nil

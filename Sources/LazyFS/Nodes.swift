@@ -56,6 +56,7 @@ extension ImageFilesystem {
     guard let entry = index.entry(forInode: ino), let fi else { return reply.error(ENOENT) }
     guard fi.pointee.flags & O_ACCMODE == O_RDONLY else { return reply.error(EROFS) }
     guard index.type(entry) == .regular else { return reply.error(EINVAL) }
+    if openless.load(ordering: .relaxed) { return reply.error(ENOSYS) }
     // Keep the page cache across opens: what was read once is never asked for again.
     lf_file_info_keep_cache(fi)
     reply.open(fi)
@@ -65,6 +66,7 @@ extension ImageFilesystem {
     guard let entry = index.entry(forInode: ino), let fi else { return reply.error(ENOENT) }
     guard index.type(entry) == .directory else { return reply.error(ENOTDIR) }
     guard fi.pointee.flags & O_ACCMODE == O_RDONLY else { return reply.error(EROFS) }
+    if opendirless.load(ordering: .relaxed) { return reply.error(ENOSYS) }
     lf_file_info_cache_dir(fi)
     reply.open(fi)
   }

@@ -30,11 +30,9 @@ public final class HTTPClient: @unchecked Sendable {
   /// A transfer slower than 1 KiB/s for this long is abandoned (a server that stopped answering).
   public var stallSeconds = 10
 
-  private static let globalInit: Void = { curl_global_init(Int(CURL_GLOBAL_ALL)) }()
+  public init() {}
 
-  public init() { _ = Self.globalInit }
-
-  deinit { idle.withLock { for h in $0 { curl_easy_cleanup(UnsafeMutableRawPointer(bitPattern: h)) } } }
+  deinit { idle.withLock { for h in $0 { cl_easy_cleanup(UnsafeMutableRawPointer(bitPattern: h)) } } }
 
   /// GETs `url`, or the bytes `range` of it (answered 206 with exactly those bytes), retrying transient
   /// failures with exponential backoff.
@@ -58,13 +56,16 @@ public final class HTTPClient: @unchecked Sendable {
   }
 
   private func once(_ url: String, range: Range<UInt64>?) throws -> [UInt8] {
-    let handle = idle.withLock { $0.popLast() } ?? UInt(bitPattern: curl_easy_init())
-    guard let h = UnsafeMutableRawPointer(bitPattern: handle) else { throw RemoteError(url, "curl_easy_init failed") }
+    let handle = idle.withLock { $0.popLast() } ?? UInt(bitPattern: cl_easy_init())
+    guard let h = UnsafeMutableRawPointer(bitPattern: handle) else {
+      throw RemoteError(
+        url, "cannot use libcurl: \(cl_load_error().map { String(cString: $0) } ?? "curl_easy_init failed")")
+    }
     var keep = true
     defer {
-      if keep { idle.withLock { $0.append(handle) } } else { curl_easy_cleanup(h) }
+      if keep { idle.withLock { $0.append(handle) } } else { cl_easy_cleanup(h) }
     }
-    curl_easy_reset(h)
+    cl_easy_reset(h)
     let sink = Sink(limit: range.map { Int($0.count) } ?? Int.max)
     let unmanaged = Unmanaged.passRetained(sink)
     defer { unmanaged.release() }
@@ -87,12 +88,12 @@ public final class HTTPClient: @unchecked Sendable {
       return n
     }
     let where_ = range.map { "\(url) (bytes \($0.lowerBound)-\($0.upperBound - 1))" } ?? url
-    let rc = curl_easy_perform(h)
+    let rc = cl_easy_perform(h)
     if rc != CURLE_OK {
       keep = false
       let transient = rc != CURLE_WRITE_ERROR && rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT
       let reason =
-        rc == CURLE_WRITE_ERROR ? "the server sent more than was asked for" : String(cString: curl_easy_strerror(rc))
+        rc == CURLE_WRITE_ERROR ? "the server sent more than was asked for" : String(cString: cl_easy_strerror(rc))
       throw RemoteError(where_, reason, transient: transient)
     }
     let code = cl_response_code(h)

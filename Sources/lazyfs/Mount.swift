@@ -18,8 +18,13 @@ struct Mount: ParsableCommand {
   var allowOther = false
   @Option(help: "Where the daemon writes its log (default: nowhere).") var logFile: String?
   @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = 64
-  @Option(help: "Readahead in KiB: larger reads sequential files in fewer requests, but fetches more (0: 128).")
-  var readaheadKb = 1024
+  @Option(
+    help: """
+      Readahead in KiB (0: the kernel's 128): larger reads sequential files in fewer requests, but loads more \
+      around each page fault. Default 1024 from a local store; 128 with --remote, where every chunk loaded \
+      is fetched and a request's size does not change the fetch unit (a block).
+      """)
+  var readaheadKb: Int?
   @Option(help: "A published store (`lazyfs publish`) to fetch chunks the local store lacks from, over HTTP(S).")
   var remote: String?
   @Option(help: "Where chunks fetched from --remote are kept.") var cache = MountRequest.defaultRemoteCache
@@ -29,6 +34,7 @@ struct Mount: ParsableCommand {
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
   func run() throws {
+    let readaheadKb = self.readaheadKb ?? (remote == nil ? 1024 : 0)
     try guarded("mount") {
       guard cacheMib > 0 else { throw ValidationError("--cache-mib must be positive") }
       guard readaheadKb >= 0 else { throw ValidationError("--readahead-kb must not be negative") }
@@ -41,7 +47,7 @@ struct Mount: ParsableCommand {
       request.remote = remote
       request.remoteCache = cache
       request.remoteCacheMaxBytes = cacheMaxBytes
-      if foreground { return try serve(request) }
+      if foreground { return try serve(request, readiness: Readiness.fromEnvironment()) }
       // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
       let (reference, absoluteMountpoint) = try Mounter.check(request)
       var arguments = [
@@ -51,12 +57,24 @@ struct Mount: ParsableCommand {
       if allowOther { arguments.append("--allow-other") }
       if let remote { arguments += ["--remote", remote, "--cache", absolute(cache), "--cache-max", cacheMax] }
       arguments += [reference, absoluteMountpoint]
+      var forked = request
+      forked.store = absolute(storeOptions.path)
+      forked.image = reference
+      forked.mountpoint = absoluteMountpoint
+      forked.remoteCache = absolute(cache)
+      if try Daemon.fork(
+        logFile: logFile.map(absolute),
+        serve: { readiness in
+          (try? serve(forked, readiness: readiness)) == nil ? 1 : 0
+        })
+      {
+        return
+      }
       try Daemon.start(arguments: arguments, logFile: logFile.map(absolute))
     }
   }
 
-  private func serve(_ request: MountRequest) throws {
-    let readiness = Readiness.fromEnvironment()
+  private func serve(_ request: MountRequest, readiness: Readiness?) throws {
     if readiness != nil { _ = chdir("/") }  // a daemon must not keep the caller's directory busy
     LoggingSystem.bootstrap { label in
       var handler = StreamLogHandler.standardError(label: label)

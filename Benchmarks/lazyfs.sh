@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Benchmarks/lazyfs.sh — lazyfs mount against the same tree on the native disk and on squashfuse_ll (over a
+# zstd squashfs of the same tree), all in one run: mount time, metadata walk, full read and
+# `python3 -c "import numpy"` in a chroot, each with the page cache dropped and hot; then the numpy import
+# through --remote (nginx on loopback) from an empty cache, and `import torch` on the ml fixture (if built).
+# Prints markdown to stdout. Needs root, a built lazyfs, the python fixture, mksquashfs, squashfuse_ll, nginx.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bin=${LAZYFS_BIN:-$here/.build/release}
+fx=${LAZYFS_FIXTURES:-/var/cache/lazyfs-fixtures}
+work=${BENCH_DIR:-/var/tmp/lazyfs-bench-fs}
+hot_runs=${BENCH_HOT_RUNS:-5}
+cold_runs=${BENCH_COLD_RUNS:-3}
+lazyfs=$bin/lazyfs
+
+mounts=()
+nginx_pid=
+cleanup() {
+	[[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
+	for m in "${mounts[@]}"; do
+		mountpoint -q "$m" || continue
+		"$lazyfs" umount "$m" 2>/dev/null || fusermount3 -u "$m" 2>/dev/null || umount -l "$m"
+	done
+	rm -rf "$work"
+}
+trap cleanup EXIT
+rm -rf "$work" && mkdir -p "$work"
+
+# Microseconds, without forking: bash's EPOCHREALTIME.
+usec() { local t=${EPOCHREALTIME/./}; echo "${t#0}"; }
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+p99() { sort -g | awk '{a[NR]=$1} END {i=int(NR*0.99+0.999); if (i<1) i=1; print a[i]}'; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.1f", u / 1000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a / b}'; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+# Runs "$@" quietly and prints its wall time in µs.
+timed() {
+	local t0 t1
+	t0=$(usec)
+	"$@" >/dev/null 2>&1
+	t1=$(usec)
+	echo $((t1 - t0))
+}
+walk() { (cd "$1" && find . -type f | wc -l); }
+readall() { tar -C "$1" -cf - . | cat >/dev/null; }
+numpy() { PYTHONDONTWRITEBYTECODE=1 chroot "$1" /usr/bin/python3 -c "import numpy"; }
+torch() { PYTHONDONTWRITEBYTECODE=1 chroot "$1" /usr/bin/python3 -c "import torch"; }
+cold() { # cold OP TREE: median over cold_runs, page cache dropped before each
+	local out=()
+	for _ in $(seq "$cold_runs"); do
+		drop
+		out+=("$(timed "$1" "$2")")
+	done
+	printf '%s\n' "${out[@]}" | median
+}
+hot() { # hot OP TREE: one warm-up, then the median over hot_runs
+	"$1" "$2" >/dev/null 2>&1
+	local out=()
+	for _ in $(seq "$hot_runs"); do out+=("$(timed "$1" "$2")"); done
+	printf '%s\n' "${out[@]}" | median
+}
+start_nginx() { # start_nginx ROOT PORT
+	mkdir -p "$work/nginx"
+	cat >"$work/nginx/nginx.conf" <<-EOF
+		user root; worker_processes 2; daemon off; pid $work/nginx/nginx.pid; error_log $work/nginx/error.log;
+		events { worker_connections 256; }
+		http { access_log off; client_body_temp_path $work/nginx/body; proxy_temp_path $work/nginx/proxy;
+		  fastcgi_temp_path $work/nginx/fcgi; uwsgi_temp_path $work/nginx/uwsgi; scgi_temp_path $work/nginx/scgi;
+		  server { listen 127.0.0.1:$2; root $1; } }
+	EOF
+	/usr/sbin/nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" &
+	nginx_pid=$!
+	for _ in $(seq 200); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$2") 2>/dev/null && return 0
+		sleep 0.01
+	done
+	echo "lazyfs.sh: nginx did not start" >&2
+	return 1
+}
+json() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(eval(sys.argv[1], {}, d))' "$1"; }
+
+# --- python: one tree, three ways -------------------------------------------------------------------
+store=$work/store
+digest=$("$lazyfs" import --store "$store" "$fx/python/rootfs.tar" | tail -1)
+"$lazyfs" export --store "$store" "$digest" "$work/native"
+mksquashfs "$work/native" "$work/python.sqfs" -comp zstd -quiet -no-progress >/dev/null
+mkdir -p "$work/lazyfs" "$work/squashfs"
+mounts+=("$work/lazyfs" "$work/squashfs")
+
+# Mount time: the command returns once the mount answers (squashfuse_ll likewise daemonizes after mounting).
+lt=() st=()
+for _ in $(seq 20); do
+	t0=$(usec); "$lazyfs" mount --store "$store" "$digest" "$work/lazyfs"; t1=$(usec)
+	stat "$work/lazyfs/etc" >/dev/null
+	lt+=($((t1 - t0)))
+	"$lazyfs" umount "$work/lazyfs"
+	t0=$(usec); squashfuse_ll "$work/python.sqfs" "$work/squashfs"; t1=$(usec)
+	stat "$work/squashfs/etc" >/dev/null
+	st+=($((t1 - t0)))
+	fusermount3 -u "$work/squashfs"
+done
+mount_l=$(printf '%s\n' "${lt[@]}" | median) mount_s=$(printf '%s\n' "${st[@]}" | median)
+mount_l99=$(printf '%s\n' "${lt[@]}" | p99)
+
+"$lazyfs" mount --store "$store" "$digest" "$work/lazyfs"
+squashfuse_ll "$work/python.sqfs" "$work/squashfs"
+
+echo "## python fixture: lazyfs against native ext4 and squashfuse_ll"
+echo
+echo "Mount until answering (median of 20): lazyfs $(ms "$mount_l") ms (p99 $(ms "$mount_l99") ms),"
+echo "squashfuse_ll $(ms "$mount_s") ms."
+echo
+echo "| operation | native (ms) | squashfuse_ll (ms) | lazyfs (ms) | squashfuse_ll / native | lazyfs / native |"
+echo "|---|---:|---:|---:|---:|---:|"
+for op in walk readall numpy; do
+	for mode in hot cold; do
+		n=$($mode $op "$work/native") s=$($mode $op "$work/squashfs") l=$($mode $op "$work/lazyfs")
+		printf '| %s, %s | %s | %s | %s | %s | %s |\n' "$op" "$mode" "$(ms "$n")" "$(ms "$s")" "$(ms "$l")" \
+			"$(ratio "$s" "$n")" "$(ratio "$l" "$n")"
+	done
+done
+echo
+echo "walk: \`find -type f | wc -l\`; readall: \`tar -cf - . | cat >/dev/null\`; numpy: \`chroot T python3 -c"
+echo "\"import numpy\"\`. cold: \`echo 3 > /proc/sys/vm/drop_caches\` first (lazyfs then reads its packs from disk),"
+echo "median of $cold_runs; hot: after one warm-up, median of $hot_runs."
+"$lazyfs" umount "$work/lazyfs"
+fusermount3 -u "$work/squashfs"
+
+# --- remote: numpy from an empty cache ---------------------------------------------------------------
+"$lazyfs" publish --store "$store" "$digest" "$work/published" >/dev/null
+published=$(du -sb "$work/published/packs" | cut -f1)
+port=$((20000 + RANDOM % 20000))
+start_nginx "$work/published" "$port"
+remote_numpy() { # remote_numpy CACHE: mounts with an empty store, imports numpy, prints stats JSON
+	"$lazyfs" mount --store "$work/no-store" --remote "http://127.0.0.1:$port" --cache "$1" "$digest" "$work/lazyfs"
+	local t
+	t=$(timed numpy "$work/lazyfs")
+	"$lazyfs" stats --json "$work/lazyfs" >"$work/stats.json"
+	"$lazyfs" umount "$work/lazyfs"
+	echo "$t"
+}
+drop
+native_cold=$(cold numpy "$work/native")
+rm -rf "$work/cache"
+drop
+remote_t=$(remote_numpy "$work/cache")
+fetched=$(json 'remote["bytesFetched"]' <"$work/stats.json")
+requests=$(json 'remote["requests"]' <"$work/stats.json")
+share=$(json 'round(100 * shareFetched, 1)' <"$work/stats.json")
+total=$(json 'bytesTotal' <"$work/stats.json")
+drop
+warm_t=$(remote_numpy "$work/cache")
+echo
+echo "## python over --remote (nginx on loopback), empty local store"
+echo
+echo "| | value |"
+echo "|---|---:|"
+echo "| numpy import, empty cache (ms) | $(ms "$remote_t") |"
+echo "| numpy import, native, page cache dropped (ms) | $(ms "$native_cold") |"
+echo "| numpy import, disk cache filled, page cache dropped (ms) | $(ms "$warm_t") |"
+echo "| fetched (compressed bytes, requests) | $fetched in $requests |"
+echo "| fetched / published packs | $(ratio "$((fetched * 100))" "$published") % |"
+echo "| chunk bytes loaded / image chunk bytes (uncompressed) | $share % of $total |"
+kill "$nginx_pid" && wait "$nginx_pid" 2>/dev/null || true
+nginx_pid=
+
+# --- ml: import torch from an empty cache ------------------------------------------------------------
+if [[ -z ${BENCH_SKIP_ML:-} && -f $fx/ml/rootfs.tar && -d $fx/ml/rootfs ]]; then
+	rm -rf "$store" "$work/published" "$work/cache" "$work/native" "$work/python.sqfs"
+	digest=$("$lazyfs" import --store "$store" "$fx/ml/rootfs.tar" | tail -1)
+	"$lazyfs" publish --store "$store" "$digest" "$work/published" >/dev/null
+	published=$(du -sb "$work/published/packs" | cut -f1)
+	start_nginx "$work/published" "$port"
+	native_t=$(cold torch "$fx/ml/rootfs")
+	drop
+	"$lazyfs" mount --store "$work/no-store" --remote "http://127.0.0.1:$port" --cache "$work/cache" "$digest" \
+		"$work/lazyfs"
+	t=$(timed torch "$work/lazyfs")
+	"$lazyfs" stats --json "$work/lazyfs" >"$work/stats.json"
+	"$lazyfs" umount "$work/lazyfs"
+	fetched=$(json 'remote["bytesFetched"]' <"$work/stats.json")
+	echo
+	echo "## ml over --remote: \`import torch\`, empty cache"
+	echo
+	echo "| | value |"
+	echo "|---|---:|"
+	echo "| import torch, lazyfs --remote, empty cache (ms) | $(ms "$t") |"
+	echo "| import torch, native, page cache dropped (ms) | $(ms "$native_t") |"
+	echo "| ratio | $(ratio "$t" "$native_t") |"
+	echo "| fetched / published packs | $(ratio "$((fetched * 100))" "$published") % ($fetched bytes) |"
+	echo "| chunk bytes loaded / image chunk bytes | $(json 'round(100 * shareFetched, 1)' <"$work/stats.json") % |"
+fi
