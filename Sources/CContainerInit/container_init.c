@@ -3,6 +3,7 @@
 // broadcast to every thread glibc believes exists, and the clone child inherited the parent's thread list.
 #define _GNU_SOURCE
 #include "container_init.h"
+#include "child.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -43,14 +44,14 @@ struct cfi_clone_args {
     cgroup;
 };
 
-static void copy_string(char *dst, size_t capacity, const char *src) {
+void cfi_copy_string(char *dst, size_t capacity, const char *src) {
   size_t i = 0;
   if (src)
     for (; src[i] && i + 1 < capacity; i++) dst[i] = src[i];
   dst[i] = 0;
 }
 
-static void write_all(int fd, const char *s) {
+void cfi_write_all(int fd, const char *s) {
   size_t n = strlen(s);
   while (n > 0) {
     ssize_t w = write(fd, s, n);
@@ -62,26 +63,26 @@ static void write_all(int fd, const char *s) {
 
 /// Reports a failed step to the parent, or on stderr once the parent is gone (after `create` exits), and
 /// exits. errno is the failed call's.
-__attribute__((noreturn)) static void fail(const struct cfi_config *c, const char *call, const char *path) {
+void cfi_fail(const struct cfi_config *c, const char *call, const char *path) {
   struct cfi_message m;
   int e = errno;
   memset(&m, 0, sizeof m);
   m.type = CFI_MSG_ERROR;
   m.error = e;
-  copy_string(m.call, sizeof m.call, call);
-  copy_string(m.path, sizeof m.path, path);
+  cfi_copy_string(m.call, sizeof m.call, call);
+  cfi_copy_string(m.path, sizeof m.path, path);
   if (send(c->sync_fd, &m, sizeof m, MSG_NOSIGNAL) != (ssize_t)sizeof m) {
     const char *desc = strerrordesc_np(e);
-    write_all(2, "crun-fast: ");
-    write_all(2, call);
+    cfi_write_all(2, "crun-fast: ");
+    cfi_write_all(2, call);
     if (path) {
-      write_all(2, "(\"");
-      write_all(2, path);
-      write_all(2, "\")");
+      cfi_write_all(2, "(\"");
+      cfi_write_all(2, path);
+      cfi_write_all(2, "\")");
     }
-    write_all(2, ": ");
-    write_all(2, desc ? desc : "unknown error");
-    write_all(2, "\n");
+    cfi_write_all(2, ": ");
+    cfi_write_all(2, desc ? desc : "unknown error");
+    cfi_write_all(2, "\n");
   }
   _exit(127);
 }
@@ -121,7 +122,7 @@ static int mkdir_all(const char *path, mode_t mode) {
   return 0;
 }
 
-static int make_file(const char *path) {
+int cfi_make_file(const char *path) {
   char parent[4096];
   size_t n = strlen(path);
   if (n >= sizeof parent) {
@@ -208,7 +209,7 @@ static int run_step(const struct cfi_step *s) {
   case CFI_MOUNT: return mount(s->source, s->target, s->fstype, s->flags, s->data);
   case CFI_BIND_REMOUNT: return bind_remount(s->target, s->flags);
   case CFI_MKDIR: return mkdir_all(s->target, s->mode);
-  case CFI_MKFILE: return make_file(s->target);
+  case CFI_MKFILE: return cfi_make_file(s->target);
   case CFI_MKNOD:
     if (mknod(s->target, s->mode, s->dev) != 0 && errno != EEXIST) return -1;
     return chown(s->target, s->uid, s->gid);
@@ -229,7 +230,7 @@ static const char *const step_names[] = {
 
 static void load_seccomp(const struct cfi_config *c) {
   struct sock_fprog program = {.len = c->seccomp_len, .filter = (struct sock_filter *)c->seccomp_filter};
-  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, &program) != 0) fail(c, "seccomp", NULL);
+  if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, &program) != 0) cfi_fail(c, "seccomp", NULL);
 }
 
 /// Bounding set first (needs CAP_SETPCAP), then the identity with PR_SET_KEEPCAPS so the permitted set
@@ -238,22 +239,22 @@ static void apply_identity(const struct cfi_config *c) {
   if (c->set_caps) {
     for (int cap = 0; cap <= c->cap_last; cap++)
       if (!(c->cap_bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0 && errno != EINVAL)
-        fail(c, "prctl(PR_CAPBSET_DROP)", NULL);
-    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) fail(c, "prctl(PR_SET_KEEPCAPS)", NULL);
+        cfi_fail(c, "prctl(PR_CAPBSET_DROP)", NULL);
+    if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) cfi_fail(c, "prctl(PR_SET_KEEPCAPS)", NULL);
   }
-  if (c->set_groups && syscall(SYS_setgroups, (size_t)c->group_count, c->groups) != 0) fail(c, "setgroups", NULL);
-  if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) fail(c, "setresgid", NULL);
-  if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) fail(c, "setresuid", NULL);
+  if (c->set_groups && syscall(SYS_setgroups, (size_t)c->group_count, c->groups) != 0) cfi_fail(c, "setgroups", NULL);
+  if (syscall(SYS_setresgid, c->gid, c->gid, c->gid) != 0) cfi_fail(c, "setresgid", NULL);
+  if (syscall(SYS_setresuid, c->uid, c->uid, c->uid) != 0) cfi_fail(c, "setresuid", NULL);
   if (!c->set_caps) return;
-  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) fail(c, "prctl(PR_SET_KEEPCAPS)", NULL);
+  if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) cfi_fail(c, "prctl(PR_SET_KEEPCAPS)", NULL);
   struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   struct __user_cap_data_struct data[2] = {
     {(uint32_t)c->cap_effective, (uint32_t)c->cap_permitted, (uint32_t)c->cap_inheritable},
     {(uint32_t)(c->cap_effective >> 32), (uint32_t)(c->cap_permitted >> 32), (uint32_t)(c->cap_inheritable >> 32)},
   };
-  if (syscall(SYS_capset, &header, data) != 0) fail(c, "capset", NULL);
+  if (syscall(SYS_capset, &header, data) != 0) cfi_fail(c, "capset", NULL);
   if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0 && errno != EINVAL)
-    fail(c, "prctl(PR_CAP_AMBIENT)", NULL);
+    cfi_fail(c, "prctl(PR_CAP_AMBIENT)", NULL);
   // The kernel raises an ambient capability only if it is also permitted and inheritable; runc's default
   // config lists ambient ones without inheritable, and runc skips those, so we do too.
   for (int cap = 0; cap <= c->cap_last; cap++)
@@ -304,129 +305,6 @@ static void close_inherited(const struct cfi_config *c) {
   syscall(SYS_close_range, from, ~0U, 0U);
 }
 
-/// Decimal digits of a non-negative number into `out` (at least 12 bytes), NUL-terminated.
-static void format_number(int value, char *out) {
-  char digits[12];
-  int n = 0;
-  unsigned int v = value < 0 ? 0U : (unsigned int)value;
-  do {
-    digits[n++] = (char)('0' + v % 10);
-    v /= 10;
-  } while (v && n < 11);
-  for (int i = 0; i < n; i++) out[i] = digits[n - 1 - i];
-  out[n] = 0;
-}
-
-/// Runs one startContainer hook with the state file on stdin and waits for it (at most its timeout).
-/// Returns 0 when it exited 0; otherwise -1 with *status its wait status (-1 when it timed out), or -2
-/// with errno when it could not be started. A raw clone, not fork: glibc's fork handlers take locks that
-/// another thread of the runtime may have held when the init was cloned.
-static int run_start_hook(const struct cfi_config *c, const struct cfi_hook *h, int *status) {
-  int in = openat(c->state_dir_fd, c->hook_state_name, O_RDONLY | O_CLOEXEC);
-  if (in < 0) return -2;
-  long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0, 0, 0, 0);
-  if (pid < 0) {
-    int e = errno;
-    close(in);
-    errno = e;
-    return -2;
-  }
-  if (pid == 0) {
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    if (dup2(in, 0) < 0) _exit(127);
-    execve(h->path, (char *const *)h->argv, (char *const *)h->envp);
-    _exit(127);
-  }
-  close(in);
-  int pidfd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
-  if (h->timeout > 0 && pidfd >= 0) {
-    struct pollfd p = {.fd = pidfd, .events = POLLIN, .revents = 0};
-    int ready;
-    do {
-      ready = poll(&p, 1, h->timeout * 1000);
-    } while (ready < 0 && errno == EINTR);
-    if (ready == 0) {
-      kill((pid_t)pid, SIGKILL);
-      while (waitpid((pid_t)pid, NULL, 0) < 0 && errno == EINTR) {}
-      close(pidfd);
-      *status = -1;
-      return -1;
-    }
-  }
-  if (pidfd >= 0) close(pidfd);
-  int st = 0;
-  while (waitpid((pid_t)pid, &st, 0) < 0 && errno == EINTR) {}
-  *status = st;
-  return st == 0 ? 0 : -1;
-}
-
-/// Reports a failed startContainer hook: on the sync socket when the parent waits there (`run`), else
-/// through the exec fifo that `start` is reading (`E<status> <path>`), and exits.
-__attribute__((noreturn)) static void fail_hook(const struct cfi_config *c, int fifo, const char *path, int status) {
-  if (fifo >= 0) {
-    char number[12];
-    format_number(status < 0 ? 0 : status, number);
-    write_all(fifo, status < 0 ? "T" : "E");
-    write_all(fifo, number);
-    write_all(fifo, " ");
-    write_all(fifo, path);
-    close(fifo);
-    _exit(127);
-  }
-  struct cfi_message m;
-  memset(&m, 0, sizeof m);
-  m.type = CFI_MSG_ERROR;
-  m.status = status;
-  copy_string(m.call, sizeof m.call, "startContainer hook");
-  copy_string(m.path, sizeof m.path, path);
-  send(c->sync_fd, &m, sizeof m, MSG_NOSIGNAL);
-  _exit(127);
-}
-
-static void run_start_hooks(const struct cfi_config *c, int fifo) {
-  for (int i = 0; i < c->start_hook_count; i++) {
-    int status = 0;
-    int rc = run_start_hook(c, &c->start_hooks[i], &status);
-    if (rc == -2) fail(c, "startContainer hook", c->start_hooks[i].path);
-    if (rc != 0) fail_hook(c, fifo, c->start_hooks[i].path, status);
-  }
-}
-
-/// The pty of `process.terminal`, made in the container's own devpts: the master goes to the parent, the
-/// slave becomes stdio and the controlling terminal of a new session.
-static void setup_console(const struct cfi_config *c) {
-  int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (master < 0) fail(c, "open", "/dev/ptmx");
-  int unlock = 0;
-  if (ioctl(master, TIOCSPTLCK, &unlock) != 0) fail(c, "ioctl(TIOCSPTLCK)", "/dev/ptmx");
-  int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-  if (slave < 0) fail(c, "ioctl(TIOCGPTPEER)", "/dev/ptmx");
-  if (c->console_rows && c->console_columns) {
-    struct winsize size = {.ws_row = c->console_rows, .ws_col = c->console_columns};
-    ioctl(slave, TIOCSWINSZ, &size);
-  }
-  if (c->console_mount) {
-    unsigned int number = 0;
-    if (ioctl(master, TIOCGPTN, &number) != 0) fail(c, "ioctl(TIOCGPTN)", "/dev/ptmx");
-    char path[32] = "/dev/pts/";
-    format_number((int)number, path + 9);
-    if (make_file("/dev/console") != 0) fail(c, "create", "/dev/console");
-    if (mount(path, "/dev/console", NULL, MS_BIND, NULL) != 0) fail(c, "mount", "/dev/console");
-  }
-  struct cfi_message m;
-  memset(&m, 0, sizeof m);
-  m.type = CFI_MSG_CONSOLE;
-  if (cfi_send_fd(c->sync_fd, master, &m, sizeof m) != (ssize_t)sizeof m) _exit(1);
-  close(master);
-  if (setsid() < 0) fail(c, "setsid", NULL);
-  if (ioctl(slave, TIOCSCTTY, 0) != 0) fail(c, "ioctl(TIOCSCTTY)", NULL);
-  for (int fd = 0; fd < 3; fd++)
-    if (dup2(slave, fd) < 0) fail(c, "dup2", NULL);
-  if (slave > 2) close(slave);
-}
-
 __attribute__((noreturn)) static void child(const struct cfi_config *c) {
   prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
   struct sigaction default_action;
@@ -435,23 +313,23 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
   for (int sig = 1; sig < _NSIG; sig++) sigaction(sig, &default_action, NULL);
   syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
   for (int fd = 0; fd < 3; fd++)
-    if (c->stdio[fd] >= 0 && c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0) fail(c, "dup2", NULL);
+    if (c->stdio[fd] >= 0 && c->stdio[fd] != fd && dup2(c->stdio[fd], fd) < 0) cfi_fail(c, "dup2", NULL);
 
   for (int i = 0; i < c->cgroup_task_fd_count; i++)
-    if (write(c->cgroup_task_fds[i], "0", 1) != 1) fail(c, "write(tasks)", NULL);
+    if (write(c->cgroup_task_fds[i], "0", 1) != 1) cfi_fail(c, "write(tasks)", NULL);
   for (int i = 0; i < c->join_count; i++)
-    if (setns(c->joins[i].fd, c->joins[i].nstype) != 0) fail(c, "setns", NULL);
+    if (setns(c->joins[i].fd, c->joins[i].nstype) != 0) cfi_fail(c, "setns", NULL);
   expect(c, CFI_MSG_CONTINUE);
   close_inherited(c);
   umask(0);
-  if (c->unshare_cgroup && unshare(CLONE_NEWCGROUP) != 0) fail(c, "unshare(CLONE_NEWCGROUP)", NULL);
+  if (c->unshare_cgroup && unshare(CLONE_NEWCGROUP) != 0) cfi_fail(c, "unshare(CLONE_NEWCGROUP)", NULL);
   if (c->user_namespace) {
-    if (syscall(SYS_setresgid, 0, 0, 0) != 0) fail(c, "setresgid", NULL);
-    if (syscall(SYS_setresuid, 0, 0, 0) != 0) fail(c, "setresuid", NULL);
+    if (syscall(SYS_setresgid, 0, 0, 0) != 0) cfi_fail(c, "setresgid", NULL);
+    if (syscall(SYS_setresuid, 0, 0, 0) != 0) cfi_fail(c, "setresuid", NULL);
   }
-  if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) != 0) fail(c, "sethostname", c->hostname);
+  if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) != 0) cfi_fail(c, "sethostname", c->hostname);
   if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) != 0)
-    fail(c, "setdomainname", c->domainname);
+    cfi_fail(c, "setdomainname", c->domainname);
 
   for (int i = 0; i < c->step_count; i++) {
     const struct cfi_step *s = &c->steps[i];
@@ -463,24 +341,24 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
     if (run_step(s) == 0) continue;
     if (s->optional && errno == ENOENT) continue;
     int kind = s->kind > 0 && s->kind <= CFI_HOOKS ? s->kind : 0;
-    fail(c, step_names[kind], s->target);
+    cfi_fail(c, step_names[kind], s->target);
   }
-  if (c->console) setup_console(c);
+  if (c->console) cfi_setup_console(c);
   for (int i = 0; i < c->rlimit_count; i++) {
     struct rlimit limit = {.rlim_cur = c->rlimits[i].soft, .rlim_max = c->rlimits[i].hard};
-    if (setrlimit(c->rlimits[i].resource, &limit) != 0) fail(c, "setrlimit", NULL);
+    if (setrlimit(c->rlimits[i].resource, &limit) != 0) cfi_fail(c, "setrlimit", NULL);
   }
-  if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) fail(c, "prctl(PR_SET_NO_NEW_PRIVS)", NULL);
+  if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) cfi_fail(c, "prctl(PR_SET_NO_NEW_PRIVS)", NULL);
   // Without no_new_privs loading a filter needs CAP_SYS_ADMIN, so it goes in before capabilities drop;
   // with it, as late as possible, so the filter need not allow the set-up calls.
   if (c->seccomp_filter && !c->no_new_privs) load_seccomp(c);
   apply_identity(c);
   umask((mode_t)c->umask);
-  if (c->cwd && chdir(c->cwd) != 0) fail(c, "chdir", c->cwd);
+  if (c->cwd && chdir(c->cwd) != 0) cfi_fail(c, "chdir", c->cwd);
   char path_buffer[4096];
   const char *executable =
     c->exec_path ? c->exec_path : find_executable(c->argv[0], c->path_env, path_buffer, sizeof path_buffer);
-  if (!executable) fail(c, "exec", c->argv[0]);
+  if (!executable) cfi_fail(c, "exec", c->argv[0]);
 
   prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
   if (c->exec_now) {
@@ -491,21 +369,21 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
     do {
       fifo = openat(c->fifo_dir_fd, c->fifo_name, O_WRONLY | O_CLOEXEC);
     } while (fifo < 0 && errno == EINTR);
-    if (fifo < 0) fail(c, "open", c->fifo_name);
-    run_start_hooks(c, fifo);
-    if (write(fifo, "0", 1) != 1) fail(c, "write", c->fifo_name);
+    if (fifo < 0) cfi_fail(c, "open", c->fifo_name);
+    cfi_run_start_hooks(c, fifo);
+    if (write(fifo, "0", 1) != 1) cfi_fail(c, "write", c->fifo_name);
     close(fifo);
   } else {
     send_type(c, CFI_MSG_READY);
     expect(c, CFI_MSG_START);
-    run_start_hooks(c, -1);
+    cfi_run_start_hooks(c, -1);
   }
   if (c->seccomp_filter && c->no_new_privs) load_seccomp(c);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   execve(executable, (char *const *)c->argv, (char *const *)c->envp);
-  fail(c, "execve", executable);
+  cfi_fail(c, "execve", executable);
 }
 
 pid_t cfi_spawn(const struct cfi_config *config) {
@@ -541,60 +419,4 @@ out:;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   errno = e;
   return (pid_t)pid;
-}
-
-int cfi_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
-
-int cfi_pidfd_send_signal(int pidfd, int signal) {
-  return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
-}
-
-int cfi_set_child_subreaper(void) { return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); }
-
-int cfi_memfd(const char *name) { return (int)syscall(SYS_memfd_create, name, MFD_CLOEXEC); }
-
-int cfi_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
-  return posix_spawn_file_actions_addclosefrom_np(actions, from);
-}
-
-ssize_t cfi_send_fd(int socket, int fd, const void *bytes, size_t length) {
-  struct iovec io = {.iov_base = (void *)bytes, .iov_len = length};
-  union {
-    char buffer[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control.buffer,
-                       .msg_controllen = sizeof control.buffer};
-  struct cmsghdr *header = CMSG_FIRSTHDR(&msg);
-  header->cmsg_level = SOL_SOCKET;
-  header->cmsg_type = SCM_RIGHTS;
-  header->cmsg_len = CMSG_LEN(sizeof(int));
-  memcpy(CMSG_DATA(header), &fd, sizeof(int));
-  ssize_t n;
-  do {
-    n = sendmsg(socket, &msg, MSG_NOSIGNAL);
-  } while (n < 0 && errno == EINTR);
-  return n;
-}
-
-ssize_t cfi_receive_fd(int socket, void *buffer, size_t capacity, int *fd) {
-  struct iovec io = {.iov_base = buffer, .iov_len = capacity};
-  union {
-    char buffer[CMSG_SPACE(sizeof(int))];
-    struct cmsghdr align;
-  } control;
-  memset(&control, 0, sizeof control);
-  struct msghdr msg = {.msg_iov = &io, .msg_iovlen = 1, .msg_control = control.buffer,
-                       .msg_controllen = sizeof control.buffer};
-  *fd = -1;
-  ssize_t n;
-  do {
-    n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
-  } while (n < 0 && errno == EINTR);
-  if (n < 0) return n;
-  for (struct cmsghdr *h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h))
-    if (h->cmsg_level == SOL_SOCKET && h->cmsg_type == SCM_RIGHTS && h->cmsg_len == CMSG_LEN(sizeof(int)))
-      memcpy(fd, CMSG_DATA(h), sizeof(int));
-  return n;
 }

@@ -76,7 +76,9 @@ extension Runtime {
       Glibc.kill(child.pid, SIGKILL)
       var status: Int32 = 0
       while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
-      throw error
+      guard var failure = error as? InitError else { throw error }
+      failure.process = "exec"
+      throw failure
     }
     // The container may be deleted while this process runs; the lock only covered the set-up.
     lock.release()

@@ -13,6 +13,8 @@ public struct InitError: Error, CustomStringConvertible, Sendable {
   public let errno: Int32
   /// For a failed startContainer hook: its wait status, -1 when it timed out.
   public var status: Int32 = 0
+  /// Whose set-up failed, for the message: the container's init, or a process `exec` started.
+  public var process = "container init"
 
   public var description: String {
     if call.hasSuffix(" hook"), errno == 0 {
@@ -20,10 +22,10 @@ public struct InitError: Error, CustomStringConvertible, Sendable {
     }
     let reason = String(cString: strerror(errno))
     if call == "exec", let path {
-      return "container init: exec \"\(path)\": executable file not found in $PATH"
+      return "\(process): exec \"\(path)\": executable file not found in $PATH"
     }
-    if let path { return "container init: \(call)(\"\(path)\"): \(reason)" }
-    return "container init: \(call): \(reason)"
+    if let path { return "\(process): \(call)(\"\(path)\"): \(reason)" }
+    return "\(process): \(call): \(reason)"
   }
 }
 

@@ -116,7 +116,7 @@ struct ExecTests {
     defer { c.cleanup() }
     let result = c.crunFast("exec", c.id, "no-such-command")
     #expect(result.status == 1)
-    #expect(result.stderr.contains("no-such-command"), "\(result)")
+    #expect(result.stderr.contains("exec: exec \"no-such-command\": executable file not found"), "\(result)")
   }
 
   @Test func execIntoAStoppedContainerFails() throws {

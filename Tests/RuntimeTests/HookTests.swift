@@ -148,6 +148,19 @@ struct HookTests {
     #expect(c.cgroupDirectories.isEmpty)
   }
 
+  @Test func startContainerHookTimeoutFailsStart() throws {
+    let c = try TestContainer("hookstime", args: ["/bin/sh", "-c", "echo ran > /out/ran"])
+    defer { c.cleanup() }
+    try install("#!/bin/sh\nexec sleep 100\n", at: c.rootfs + "/bin/slow")
+    c.spec.hooks = Spec.Hooks(startContainer: [Spec.Hook(path: "/bin/slow", timeout: 1)])
+    try c.writeConfig()
+    #expect(c.crunFast("create", "--bundle", c.bundle, c.id).status == 0)
+    let start = c.crunFast("start", c.id)
+    #expect(start.status == 1)
+    #expect(start.stderr.contains("startContainer hook \"/bin/slow\" failed: timed out"), "\(start)")
+    #expect(c.output("ran").isEmpty, "the process never ran")
+  }
+
   @Test func failingPoststopHookIsOnlyAWarning() throws {
     let c = try TestContainer("hookstop", args: ["/bin/true"])
     defer { c.cleanup() }
