@@ -11,6 +11,11 @@ struct MountedTreeTests {
     try compare(try PreparedImage.tiny.get())
   }
 
+  @Test("debian: a minimal Debian root file system", .enabled(if: Fixture.available("debian")))
+  func debian() throws {
+    try compare(try PreparedImage.debian.get())
+  }
+
   @Test("python: a Debian root file system", .enabled(if: Fixture.available("python")))
   func python() throws {
     try compare(try PreparedImage.python.get())

@@ -117,6 +117,7 @@ struct PreparedImage: Sendable {
 
   static let tiny = Result { try prepare("tiny", into: shared.path) }
   static let python = Result { try prepare("python", into: shared.path) }
+  static let debian = Result { try prepare("debian", into: shared.path) }
 }
 
 private let sharedDirectory = Mutex<String?>(nil)
