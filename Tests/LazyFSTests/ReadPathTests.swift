@@ -80,19 +80,9 @@ struct ReadPathTests {
     let image = PreparedImage(store: storePath, digest: r.lastLine, export: shared.export)
 
     // Damage one block in the middle of srv/big-50M, in the pack file itself.
-    let store = try ChunkStore(root: storePath)
-    let digest = try #require(Digest(hex: image.digest))
-    let index = try ImageIndex(path: store.indexPath(digest), expect: digest)
-    let big = try #require(index.lookup(path: "srv/big-50M"))
-    let extents = index.extents(big)
-    let damaged = index.extent(extents.lowerBound + extents.count / 2)
-    let location = try #require(store.location(of: damaged.chunk))
-    let pack = "\(store.packsDirectory)/\(store.packIDs[Int(location.pack)].hex).pack"
-    let at =
-      location.compressed
-      ? Int64(location.blockOffset) + Int64(location.blockStoredLength / 2)
-      : Int64(location.blockOffset) + Int64(location.offsetInBlock) + Int64(location.length / 2)
-    try flipByte(pack, at: at)
+    let big = try BigFileChunk(image)
+    let (store, index, extents, damaged, location) = (big.store, big.index, big.extents, big.damaged, big.location)
+    try big.damage(packsDirectory: store.packsDirectory)
     /// Whether any of a file's chunks lives in the damaged block.
     func touchesDamage(_ entry: Int) -> Bool {
       index.extents(entry).contains { k in

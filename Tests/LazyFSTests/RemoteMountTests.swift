@@ -59,15 +59,9 @@ struct RemoteMountTests {
     defer { server.stop() }
 
     // Damage the published block holding the middle of srv/big-50M.
-    let store = try ChunkStore(root: image.store)
-    let digest = try #require(Digest(hex: image.digest))
-    let index = try ImageIndex(path: store.indexPath(digest), expect: digest)
-    let big = try #require(index.lookup(path: "srv/big-50M"))
-    let extents = index.extents(big)
-    let damaged = index.extent(extents.lowerBound + extents.count / 2)
-    let location = try #require(store.location(of: damaged.chunk))
-    let pack = "\(server.root)/packs/\(store.packIDs[Int(location.pack)].hex).pack"
-    try flipByte(pack, at: Int64(location.blockOffset) + Int64(location.blockStoredLength / 2))
+    let big = try BigFileChunk(image)
+    let (store, index, extents, damaged, location) = (big.store, big.index, big.extents, big.damaged, big.location)
+    try big.damage(packsDirectory: server.root + "/packs")
 
     let remote = ["--remote", server.url, "--cache", dir.sub("cache")]
     try withMount(image, store: dir.sub("no-store"), extra: remote) { mountpoint in
@@ -136,13 +130,9 @@ struct RemoteMountTests {
   }
 
   private func chrootOnOverlay(_ lower: String, scratch dir: TempDir, _ script: String) throws -> RunResult {
-    let upper = try dir.directory("upper")
-    let work = try dir.directory("work")
-    let merged = try dir.directory("merged")
-    let m = try run(
-      "/bin/mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", merged])
-    try #require(m.status == 0, "\(m.stderr)")
-    defer { if umount2(merged, 0) != 0 { umount2(merged, Int32(MNT_DETACH)) } }
-    return try run("/usr/sbin/chroot", [merged, "/usr/bin/python3", "-c", script])
+    try withOverlay(lower: lower, in: dir) { merged, _ in
+      try run("/usr/sbin/chroot", [merged, "/usr/bin/python3", "-c", script])
+    }
   }
+
 }

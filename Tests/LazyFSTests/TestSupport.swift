@@ -1,6 +1,8 @@
+import ChunkStore
 import Codecs
 import Foundation
 import Glibc
+import ImageIndex
 import LazyFS
 import LinuxSystem
 import Synchronization
@@ -305,5 +307,51 @@ struct SplitMix: RandomNumberGenerator {
     z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
     z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
     return z ^ (z >> 31)
+  }
+}
+
+/// Mounts an overlay with `lower` as its read-only layer and fresh upper and work directories in `dir`,
+/// runs `body(merged, upper)`, and unmounts it.
+func withOverlay<T>(lower: String, in dir: TempDir, _ body: (_ merged: String, _ upper: String) throws -> T) throws -> T
+{
+  let upper = try dir.directory("upper")
+  let work = try dir.directory("work")
+  let merged = try dir.directory("merged")
+  let m = try run(
+    "/bin/mount", ["-t", "overlay", "overlay", "-o", "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)", merged])
+  guard m.status == 0 else { throw TestFailure("mounting the overlay: \(m.stderr)") }
+  defer { if umount2(merged, 0) != 0 { umount2(merged, Int32(MNT_DETACH)) } }
+  return try body(merged, upper)
+}
+
+/// The chunk in the middle of tiny's srv/big-50M, where it is stored, and how to damage it: what the tests
+/// of bad bytes in a store or on a server start from.
+struct BigFileChunk {
+  let store: ChunkStore
+  let index: ImageIndex
+  let extents: Range<Int>
+  let damaged: Extent
+  let location: ChunkLocation
+
+  init(_ image: PreparedImage) throws {
+    store = try ChunkStore(root: image.store)
+    guard let digest = Digest(hex: image.digest) else { throw TestFailure("bad digest \(image.digest)") }
+    index = try ImageIndex(path: store.indexPath(digest), expect: digest)
+    guard let big = index.lookup(path: "srv/big-50M") else { throw TestFailure("no srv/big-50M") }
+    extents = index.extents(big)
+    damaged = index.extent(extents.lowerBound + extents.count / 2)
+    guard let location = store.location(of: damaged.chunk) else { throw TestFailure("chunk not in store") }
+    self.location = location
+  }
+
+  /// Flips a byte of the chunk in the copy of its pack under `packsDirectory` (the store's, or a published
+  /// one's): in the compressed block, or in the chunk itself where the block is stored uncompressed.
+  func damage(packsDirectory: String) throws {
+    let pack = "\(packsDirectory)/\(store.packIDs[Int(location.pack)].hex).pack"
+    let at =
+      location.compressed
+      ? Int64(location.blockOffset) + Int64(location.blockStoredLength / 2)
+      : Int64(location.blockOffset) + Int64(location.offsetInBlock) + Int64(location.length / 2)
+    try flipByte(pack, at: at)
   }
 }
