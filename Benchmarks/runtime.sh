@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks/runtime.sh — container start-up: `run` of /bin/true (static busybox) under crun-fast, runc and
-# crun, create+start+delete as three commands, and `crun-fast --version`; median and p99 over N runs
+# crun, create+start+delete as three commands, exec into a container, a lazyfs-rooted run (the tiny fixture,
+# when lazyfs and the fixture are there), and `crun-fast --version`; median and p99 over N runs
 # each (default 200, at least 100). Prints a markdown table. Needs root, cc, python3 and a built crun-fast
 # ($LAZYFS_BIN/crun-fast, else .build/release/crun-fast). crun 1.8 refuses this machine's v1/v2 hybrid
 # cgroup layout, so it runs in a private mount namespace with /sys/fs/cgroup/unified unmounted.
@@ -17,7 +18,7 @@ roots=/run/crun-fast-bench-$$
 cleanup() {
 	for r in "$roots"/*; do
 		[[ -d $r ]] || continue
-		for tool in crun-fast runc crun; do
+		for tool in "$crunfast" runc crun; do
 			for id in $(ls "$r" 2>/dev/null); do "$tool" --root "$r" delete --force "$id" >/dev/null 2>&1 || true; done
 		done
 	done
@@ -90,6 +91,32 @@ fi
 if command -v crun >/dev/null; then
 	row "crun create+start+delete (private mount ns)" crun_row \
 		"$sb $runs crun --root $roots/crun create @ID@ \\; crun --root $roots/crun start @ID@ \\; crun --root $roots/crun delete --force @ID@"
+fi
+# exec into a container that exists (created: its init waits for start, which is enough to join it).
+# Its stdio is /dev/null: a created init keeps what it was given until it runs.
+"$crunfast" --root "$roots/cf" create bench-exec >/dev/null 2>&1
+row "crun-fast exec /bin/true" "$sb" "$runs" "$crunfast" --root "$roots/cf" exec bench-exec /bin/true
+"$crunfast" --root "$roots/cf" delete --force bench-exec
+if command -v runc >/dev/null; then
+	runc --root "$roots/runc" create bench-exec >/dev/null 2>&1
+	row "runc exec /bin/true" "$sb" "$runs" runc --root "$roots/runc" exec bench-exec /bin/true
+	runc --root "$roots/runc" delete --force bench-exec
+fi
+# A lazyfs root: the tiny fixture image imported into a store of its own, mounted and overlaid per start.
+fixtures=${LAZYFS_FIXTURES:-/var/cache/lazyfs-fixtures}
+if [[ -x $bin/lazyfs && -e $fixtures/tiny/.done ]]; then
+	"$bin/lazyfs" import --store "$work/store" --name tiny "$fixtures/tiny/rootfs.tar" >/dev/null
+	lazy=$work/lazy-bundle
+	mkdir -p "$lazy"
+	python3 - "$bundle/config.json" "$lazy/config.json" "$work/store" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+del spec["root"]["path"]
+spec["annotations"] = {"org.lazyfs.image": "tiny", "org.lazyfs.store": sys.argv[3]}
+json.dump(spec, open(sys.argv[2], "w"), indent=2)
+PY
+	row "crun-fast run /bin/true, lazyfs root (tiny image)" "$sb" "$runs" "$crunfast" --root "$roots/cf" run \
+		--bundle "$lazy" @ID@
 fi
 echo
 echo "$runs runs each; busybox /bin/true in runc's default configuration (pid, network, ipc, uts and mount"

@@ -4,7 +4,8 @@ import Logging
 import OCISpec
 
 /// OCI hooks, run where and when the runtime specification (and runc) runs them, each with the container's
-/// state JSON on stdin, its own path, args, env (ours when it has none) and timeout:
+/// state JSON on stdin, its own path, args, env and timeout. A hook without env gets the runtime's
+/// environment, except startContainer, which gets the container process's:
 ///
 /// | hook | run by | namespaces | when | a failure |
 /// |---|---|---|---|---|

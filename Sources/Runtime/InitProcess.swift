@@ -117,10 +117,10 @@ public final class InitProcess {
       config.console = plan.console ? 1 : 0
       config.console_mount = plan.consoleMount ? 1 : 0
       (config.console_rows, config.console_columns) = plan.consoleSize ?? (0, 0)
-      let environment = Environment.current
+      // A startContainer hook without env gets the container process's, as runc's init passes its own.
       let hooks = plan.startHooks.map { hook in
         cfi_hook(
-          path: arena.string(hook.path), argv: arena.strings(hook.argv), envp: arena.strings(hook.env ?? environment),
+          path: arena.string(hook.path), argv: arena.strings(hook.argv), envp: arena.strings(hook.env ?? plan.env),
           timeout: Int32(clamping: hook.timeout ?? 0))
       }
       config.start_hooks = arena.array(hooks)

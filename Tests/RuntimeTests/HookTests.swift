@@ -41,7 +41,9 @@ struct HookTests {
     try install(Self.recorder, at: c.bundle + "/record")
     // startContainer runs in the container, after pivot_root: its script is in the container's root.
     try install(
-      "#!/bin/sh\ncat > /out/startContainer.json\nhostname > /out/startContainer.host\n", at: c.rootfs + "/bin/hook")
+      "#!/bin/sh\ncat > /out/startContainer.json\nhostname > /out/startContainer.host\necho $FOO > /out/startContainer.env\n",
+      at: c.rootfs + "/bin/hook")
+    c.spec.process?.env = ["PATH=/bin", "FOO=from-process"]
     c.spec.hooks = Spec.Hooks(
       prestart: [hook(c, "prestart", env: ["FOO=from-env"])], createRuntime: [hook(c, "createRuntime")],
       createContainer: [hook(c, "createContainer")], startContainer: [Spec.Hook(path: "/bin/hook")],
@@ -74,6 +76,7 @@ struct HookTests {
     let started = json(c.out + "/startContainer.json")
     #expect(started["id"] as? String == c.id && started["status"] as? String == "created", "\(started)")
     #expect(c.output("startContainer.host") == "cf-test\n")
+    #expect(c.output("startContainer.env") == "from-process\n", "the container process's environment")
     lines = order(c)
     #expect(lines.map { $0[0] } == ["prestart", "createRuntime", "createContainer", "poststart"])
     #expect(json(c.bundle + "/hooks/poststart.json")["status"] as? String == "running")
