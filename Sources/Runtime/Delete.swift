@@ -12,7 +12,14 @@ extension Runtime {
     do {
       state = try store.load(id)
     } catch {
-      // A directory without state.json is what a create killed mid-way leaves: at most its lazy root.
+      // A directory without state.json is what a create killed mid-way leaves: at most a cgroup (whose
+      // processes die with it) and a lazy root.
+      if let record = try? Files.read(store.cgroupRecord(id)) {
+        let fields = String(decoding: record, as: UTF8.self).split(separator: " ", maxSplits: 1).map(String.init)
+        if fields.count == 2, let version = CgroupVersion(rawValue: fields[0]) {
+          try empty(Cgroups.open(path: fields[1], version: version), id: id)
+        }
+      }
       try removeDirectory(id, lazyRoot: true)
       return
     }
@@ -45,6 +52,18 @@ extension Runtime {
     var stopped = ociState(state)
     (stopped.status, stopped.pid) = (.stopped, 0)
     runHooksWarning("poststop", state.hooks?.poststop, state: stopped)
+  }
+
+  /// Kills every process in `cgroup`, waits for them to go, and removes it.
+  private func empty(_ cgroup: any Cgroup, id: String) throws {
+    var waited = 0
+    while case let pids = cgroup.processes(), !pids.isEmpty {
+      for pid in pids { Glibc.kill(pid, SIGKILL) }
+      guard waited < 10_000 else { throw RuntimeError("container \"\(id)\" did not die within 10 s") }
+      usleep(1000)
+      waited += 1
+    }
+    try cgroup.destroy()
   }
 
   /// Removes a container's state directory, after unmounting its lazy root when it may have one. A

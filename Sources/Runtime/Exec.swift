@@ -19,6 +19,9 @@ public struct ExecOptions: Sendable {
   public var uid: UInt32?
   public var gid: UInt32?
   public var additionalGids: [UInt32] = []
+  /// Capabilities added to the bounding, effective and permitted sets (runc's --cap).
+  public var addedCapabilities: [String] = []
+  public var noNewPrivileges = false
   public var detach = false
   public var pidFile: String?
   public var consoleSocket: String?
@@ -105,6 +108,14 @@ extension Runtime {
     if let uid = options.uid { process.user.uid = uid }
     if let gid = options.gid { process.user.gid = gid }
     if !options.additionalGids.isEmpty { process.user.additionalGids = options.additionalGids }
+    if options.noNewPrivileges { process.noNewPrivileges = true }
+    if !options.addedCapabilities.isEmpty {
+      var caps = process.capabilities ?? Spec.Capabilities(all: [])
+      caps.bounding = (caps.bounding ?? []) + options.addedCapabilities
+      caps.effective = (caps.effective ?? []) + options.addedCapabilities
+      caps.permitted = (caps.permitted ?? []) + options.addedCapabilities
+      process.capabilities = caps
+    }
     var env = process.env ?? []
     for entry in options.env {
       let key = entry.split(separator: "=", maxSplits: 1).first.map { $0 + "=" } ?? entry

@@ -24,6 +24,10 @@ extension Runtime {
         prepared.plan = try plan(prepared)
       }
       guard let plan = prepared.plan else { throw RuntimeError("container \"\(id)\" has no init plan") }
+      let record = "\(prepared.cgroupVersion.rawValue) \(prepared.cgroup.path)"
+      let recordFD = try FileDescriptor.open(store.cgroupRecord(id), O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+      defer { recordFD.close() }
+      try recordFD.write(Array(record.utf8))
       cgroupCreated = true  // destroy() skips what create() did not get to
       try prepared.cgroup.create(for: prepared.resources)
       try prepared.cgroup.set(prepared.resources)

@@ -12,6 +12,9 @@ public struct StateStore: Sendable {
 
   public func directory(_ id: String) -> String { "\(root)/\(id)" }
   public func fifo(_ id: String) -> String { "\(root)/\(id)/exec.fifo" }
+  /// "VERSION PATH" of the container's cgroup, written before the cgroup is made: what lets `delete` remove
+  /// it when `create` died before state.json was written.
+  public func cgroupRecord(_ id: String) -> String { "\(root)/\(id)/cgroup" }
   /// Compiled seccomp programs; `@` cannot occur in a container id, so this never collides with one.
   public var seccompCache: String { "\(root)/@seccomp" }
 

@@ -1,13 +1,16 @@
 import Runtime
 
-/// `exec [--tty] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--additional-gids GID]... [--process FILE]
-/// [--detach] [--pid-file FILE] [--console-socket PATH] ID [COMMAND...]`: exits with the command's status
+/// `exec [--tty] [--cwd DIR] [--env K=V]... [--user UID[:GID]] [--additional-gids GID]... [--cap CAP]...
+/// [--no-new-privs] [--process FILE] [--detach] [--pid-file FILE] [--console-socket PATH] ID [COMMAND...]`: exits with the command's status
 /// unless detached.
 enum ExecCommand {
   static func run(_ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
     let (flags, multi, positional) = try arguments.verbUntilPositional(
-      valued: ["cwd", "env", "e", "user", "u", "additional-gids", "g", "process", "p", "pid-file", "console-socket"],
-      repeated: ["env", "e", "additional-gids", "g"],
+      valued: [
+        "cwd", "env", "e", "user", "u", "additional-gids", "g", "process", "p", "pid-file", "console-socket", "cap",
+        "c",
+      ],
+      repeated: ["env", "e", "additional-gids", "g", "cap", "c"],
       boolean: ["tty", "t", "detach", "d", "no-new-privs"])
     guard let id = positional.first else { throw UsageError("exec needs a container id") }
     var options = ExecOptions()
@@ -31,6 +34,8 @@ enum ExecCommand {
       guard let number = UInt32(gid) else { throw UsageError("--additional-gids \"\(gid)\": not a number") }
       options.additionalGids.append(number)
     }
+    options.addedCapabilities = (multi["cap"] ?? []) + (multi["c"] ?? [])
+    options.noNewPrivileges = flags.isSet("no-new-privs")
     options.pidFile = flags["pid-file"]
     options.consoleSocket = flags["console-socket"]
     return try Runtime(root: globals.root).exec(id: id, options)

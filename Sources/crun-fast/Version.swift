@@ -19,8 +19,9 @@ enum Usage {
       list [--format table|json]                        list containers
       kill [--all] ID [SIGNAL]                          signal the init (default TERM), or with --all every process
       delete [--force] ID                               remove a stopped (or with --force, any) container
-      exec [--tty] [--cwd DIR] [--env K=V] [--user UID[:GID]] [--process FILE] [--detach] [--pid-file FILE]
-           [--console-socket PATH] ID [COMMAND...]      run a process in a container; exit with its status
+      exec [--tty] [--cwd DIR] [--env K=V] [--user UID[:GID]] [--additional-gids GID] [--cap CAP]
+           [--no-new-privs] [--process FILE] [--detach] [--pid-file FILE] [--console-socket PATH] ID [COMMAND...]
+                                                        run a process in a container; exit with its status
     create and run also take --console-socket PATH (needed when process.terminal is set).
     Containers rooted in a lazyfs image (annotation org.lazyfs.image, store org.lazyfs.store, default
     $LAZYFS_STORE, else /var/lib/lazyfs) run `lazyfs` from $LAZYFS_BIN, else from beside crun-fast.

@@ -85,6 +85,34 @@ struct ExecTests {
     #expect(result.stdout == "1000\n1001\nbar baz\n/tmp\n")
   }
 
+  @Test func capAndNoNewPrivsFlagsAddToTheConfiguration() throws {
+    let c = try running("execcap") { $0.spec.process?.noNewPrivileges = false }
+    defer { c.cleanup() }
+    let plain = statusFields(c.crunFast("exec", c.id, "cat", "/proc/self/status").stdout)
+    let flagged = c.crunFast("exec", "--cap", "CAP_SYS_ADMIN", "--no-new-privs", c.id, "cat", "/proc/self/status")
+    #expect(flagged.status == 0, "\(flagged)")
+    let fields = statusFields(flagged.stdout)
+    let sysAdmin: UInt64 = 1 << 21
+    #expect((UInt64(plain["CapEff"] ?? "", radix: 16) ?? sysAdmin) & sysAdmin == 0, "\(plain)")
+    #expect((UInt64(fields["CapEff"] ?? "", radix: 16) ?? 0) & sysAdmin != 0, "\(fields)")
+    #expect((UInt64(fields["CapBnd"] ?? "", radix: 16) ?? 0) & sysAdmin != 0)
+    #expect(plain["NoNewPrivs"] == "0" && fields["NoNewPrivs"] == "1")
+  }
+
+  @Test func signalsToExecAreForwarded() throws {
+    let c = try running("execfwd")
+    defer { c.cleanup() }
+    let script = "trap 'echo got TERM; exit 7' TERM; echo ready > /out/ready; while :; do sleep 0.05; done"
+    let result = c.crunFast("exec", c.id, "/bin/sh", "-c", script, timeout: 30) { pid in
+      Thread {
+        for _ in 0..<5000 where c.output("ready").isEmpty { usleep(2000) }
+        kill(pid, SIGTERM)
+      }.start()
+    }
+    #expect(result.status == 7, "\(result)")
+    #expect(result.stdout == "got TERM\n")
+  }
+
   @Test func processFileReplacesTheConfigurationsProcess() throws {
     let c = try running("execproc")
     defer { c.cleanup() }

@@ -138,6 +138,30 @@ struct LazyRootTests {
     #expect(c.cgroupDirectories.isEmpty)
   }
 
+  /// crun-fast killed in the middle of create (by a hook, after the root is mounted and the cgroup made):
+  /// there is no state.json, and delete still removes the mounts, the cgroup and the directory.
+  @Test func deleteCleansUpAfterACreateThatWasKilled() throws {
+    let store = try LazyFixture.store.get()
+    let c = try TestContainer("lazykill", args: ["/bin/true"])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "python", store: store)
+    let hook = c.bundle + "/kill-parent"
+    try "#!/bin/sh\nkill -9 $PPID\n".write(toFile: hook, atomically: true, encoding: .utf8)
+    chmod(hook, 0o755)
+    c.spec.hooks = Spec.Hooks(createRuntime: [Spec.Hook(path: hook)])
+    try c.writeConfig()
+    let create = c.crunFast("create", "--bundle", c.bundle, c.id)
+    #expect(create.status == 137, "\(create)")
+    #expect(c.stateMounts.contains(c.stateDirectory + "/rootfs"), "\(c.stateMounts)")
+    #expect(!c.cgroupDirectories.isEmpty)
+    let delete = c.crunFast("delete", c.id)
+    #expect(delete.status == 0, "\(delete)")
+    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+    #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
+    #expect(c.cgroupDirectories.isEmpty)
+    #expect(!c.stateDirectoryExists)
+  }
+
   @Test func failureAfterTheMountUnmountsIt() throws {
     let store = try LazyFixture.store.get()
     let c = try TestContainer("lazyfail", args: ["no-such-program"])
