@@ -24,10 +24,7 @@ extension Runtime {
         prepared.plan = try plan(prepared)
       }
       guard let plan = prepared.plan else { throw RuntimeError("container \"\(id)\" has no init plan") }
-      let record = "\(prepared.cgroupVersion.rawValue) \(prepared.cgroup.path)"
-      let recordFD = try FileDescriptor.open(store.cgroupRecord(id), O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-      defer { recordFD.close() }
-      try recordFD.write(Array(record.utf8))
+      try recordCgroup(id, prepared)
       cgroupCreated = true  // destroy() skips what create() did not get to
       try prepared.cgroup.create(for: prepared.resources)
       try prepared.cgroup.set(prepared.resources)
@@ -56,16 +53,7 @@ extension Runtime {
       }
       try spawned.proceed()
       if plan.steps.contains(where: { $0.kind == .hooks }) {
-        try spawned.waitForHooks()
-        let hooks = prepared.bundle.spec.hooks
-        let state = OCIState(
-          ociVersion: prepared.bundle.spec.ociVersion, id: id, pid: spawned.pid, status: .creating,
-          bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: created, owner: "",
-          annotations: prepared.bundle.spec.annotations)
-        try runHooks("prestart", hooks?.prestart, state: state)
-        try runHooks("createRuntime", hooks?.createRuntime, state: state)
-        try runHooks("createContainer", hooks?.createContainer, state: state, namespacesOf: spawned.pid)
-        try spawned.proceed()
+        try runCreateHooks(id, prepared, initProcess: spawned, created: created)
       }
       if plan.console, let consoleSocket {
         let master = try spawned.receiveConsole()
@@ -101,6 +89,30 @@ extension Runtime {
   }
 
   enum LaunchGate { case fifo, message }
+
+  /// Writes where the cgroup will be (`StateStore.cgroupRecord`) before it is made. No fsync: it only
+  /// has to outlive a crash of this process, not of the machine, which takes the cgroup along.
+  private func recordCgroup(_ id: String, _ prepared: Prepared) throws {
+    let fd = try FileDescriptor.open(store.cgroupRecord(id), O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
+    defer { fd.close() }
+    try fd.write(Array("\(prepared.cgroupVersion.rawValue) \(prepared.cgroup.path)".utf8))
+  }
+
+  /// prestart, createRuntime and createContainer, once the init stops before pivot_root, then lets it go on.
+  private func runCreateHooks(_ id: String, _ prepared: Prepared, initProcess: InitProcess, created: String)
+    throws
+  {
+    try initProcess.waitForHooks()
+    let hooks = prepared.bundle.spec.hooks
+    let state = OCIState(
+      ociVersion: prepared.bundle.spec.ociVersion, id: id, pid: initProcess.pid, status: .creating,
+      bundle: prepared.bundle.path, rootfs: prepared.bundle.rootfs, created: created, owner: "",
+      annotations: prepared.bundle.spec.annotations)
+    try runHooks("prestart", hooks?.prestart, state: state)
+    try runHooks("createRuntime", hooks?.createRuntime, state: state)
+    try runHooks("createContainer", hooks?.createContainer, state: state, namespacesOf: initProcess.pid)
+    try initProcess.proceed()
+  }
 
   /// uid_map and gid_map of a new user namespace: as root we may map any range, and the init waits for
   /// CONTINUE until both are written.
