@@ -112,6 +112,43 @@ struct LazyRootTests {
     #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
   }
 
+  @Test func execRunsOnTheLazyRootToo() throws {
+    let store = try LazyFixture.store.get()
+    let c = try TestContainer("lazyexec", args: ["/bin/sleep", "1000"])
+    defer { c.cleanup() }
+    c.useLazyRoot(image: "python", store: store)
+    try c.writeConfig()
+    #expect(c.crunFast("run", "--detach", "--bundle", c.bundle, c.id).status == 0)
+    let exec = c.crunFast("exec", c.id, "/usr/bin/python3", "-c", "import numpy; print(numpy.arange(6).sum())")
+    #expect(exec.status == 0, "\(exec)")
+    #expect(exec.stdout == "15\n")
+    #expect(c.crunFast("delete", "--force", c.id).status == 0)
+    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+  }
+
+  @Test func severalContainersOnOneImageAtOnce() throws {
+    let store = try LazyFixture.store.get()
+    let containers = try (0..<3).map { i in
+      try TestContainer("lazymany\(i)", args: ["/usr/bin/python3", "-c", "print(\(i) + 40)"])
+    }
+    defer { for c in containers { c.cleanup() } }
+    for c in containers {
+      c.useLazyRoot(image: "python", store: store)
+      try c.writeConfig()
+    }
+    let results = Results(count: containers.count)
+    DispatchQueue.concurrentPerform(iterations: containers.count) { i in
+      let c = containers[i]
+      results.set(i, c.crunFast("run", "--bundle", c.bundle, c.id, timeout: 120))
+    }
+    for (i, result) in results.all.enumerated() {
+      #expect(result?.status == 0, "\(String(describing: result))")
+      #expect(result?.stdout == "\(i + 40)\n")
+      #expect(containers[i].stateMounts.isEmpty)
+      #expect(!containers[i].stateDirectoryExists)
+    }
+  }
+
   @Test func readonlyRootIsHonoured() throws {
     let store = try LazyFixture.store.get()
     let c = try TestContainer("lazyro", args: ["/bin/sh", "-c", "touch /x 2>&1; echo $?"])
