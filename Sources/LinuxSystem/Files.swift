@@ -4,14 +4,18 @@ import Synchronization
 /// Whole-file helpers built so that a crash at any instant leaves either the old file or the new one.
 public enum Files {
   /// Writes `bytes` to `path` atomically: a unique temporary file in the same directory, fsync, rename,
-  /// then fsync of the directory so the rename itself survives a power cut.
-  public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644) throws {
+  /// then fsync of the directory so the rename itself survives a power cut. `durable: false` skips both
+  /// fsyncs, for files that do not outlive a reboot anyway (a runtime's state under /run): the rename
+  /// alone keeps them whole when a process dies, and an fsync on a disk-backed /run costs milliseconds.
+  public static func writeAtomically(_ path: String, _ bytes: [UInt8], mode: mode_t = 0o644, durable: Bool = true)
+    throws
+  {
     let dir = dirname(of: path)
     let tmp = "\(dir)/.tmp-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
     let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: mode)
     do {
       try fd.write(bytes)
-      try fd.fsync()
+      if durable { try fd.fsync() }
       fd.close()
       _ = try syscall("rename", path: path) { Glibc.rename(tmp, path) }
     } catch {
@@ -19,7 +23,7 @@ public enum Files {
       unlink(tmp)
       throw error
     }
-    fsyncDirectory(dir)
+    if durable { fsyncDirectory(dir) }
   }
 
   public static func fsyncDirectory(_ dir: String) {

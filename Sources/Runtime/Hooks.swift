@@ -86,6 +86,7 @@ extension Runtime {
     oci.status = .created
     oci.pid = state.pid
     try Files.writeAtomically(
-      "\(store.directory(state.id))/\(Hooks.stateFileName)", Array(oci.json(pretty: false).utf8), mode: 0o644)
+      "\(store.directory(state.id))/\(Hooks.stateFileName)", Array(oci.json(pretty: false).utf8), mode: 0o644,
+      durable: false)
   }
 }

@@ -62,7 +62,8 @@ public struct StateStore: Sendable {
 
   public func save(_ state: ContainerState) throws {
     let bytes = try JSONEncoder().encode(state)
-    try Files.writeAtomically("\(directory(state.id))/state.json", Array(bytes), mode: 0o600)
+    try Files.writeAtomically(
+      "\(directory(state.id))/state.json", Array(bytes), mode: 0o600, durable: false)
   }
 
   /// Removes the container's directory and everything in it.
