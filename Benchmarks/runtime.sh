@@ -104,7 +104,7 @@ if command -v runc >/dev/null; then
 fi
 # A lazyfs root: the tiny fixture image imported into a store of its own, mounted and overlaid per start.
 fixtures=${LAZYFS_FIXTURES:-/var/cache/lazyfs-fixtures}
-if [[ -x $bin/lazyfs && -e $fixtures/tiny/.done ]]; then
+if [[ -x $bin/lazyfs && -e $fixtures/tiny/rootfs.tar ]]; then
 	"$bin/lazyfs" import --store "$work/store" --name tiny "$fixtures/tiny/rootfs.tar" >/dev/null
 	lazy=$work/lazy-bundle
 	mkdir -p "$lazy"
@@ -117,6 +117,128 @@ json.dump(spec, open(sys.argv[2], "w"), indent=2)
 PY
 	row "crun-fast run /bin/true, lazyfs root (tiny image)" "$sb" "$runs" "$crunfast" --root "$roots/cf" run \
 		--bundle "$lazy" @ID@
+fi
+
+# Where a start spends its time: crun-fast's own phase marks (CRUN_FAST_TIMELINE), median of each phase
+# over the runs; "exec and load" is the rest of the whole command's median (the kernel's execve of
+# crun-fast, its start-up before main, and its exit).
+timeline=$work/timeline.txt
+read -r total _ < <(CRUN_FAST_TIMELINE=$timeline "$sb" "$runs" "$crunfast" --root "$roots/cf" run @ID@)
+echo
+echo "Where \`crun-fast run /bin/true\` spends its time (median of each phase over $runs runs, total $total ms):"
+echo
+python3 - "$timeline" "$total" <<'PY'
+import statistics, sys
+rows = [dict((k, int(v)) for k, v in (kv.split("=") for kv in line.split()[1:])) for line in open(sys.argv[1])]
+names = {"config": "read and decode config.json", "plan": "plan: mounts, devices, seccomp, capabilities",
+         "cgroup": "create the cgroup and set its limits", "clone": "clone3 into new namespaces",
+         "state": "write state.json (while the init sets up)", "init_ready": "init: mounts, pivot_root, ... ready",
+         "exec": "start: init's execve", "exited": "/bin/true runs and exits, namespaces torn down",
+         "deleted": "delete: cgroup, state"}
+keys = list(rows[0])
+ends = {k: statistics.median(r[k] for r in rows) / 1000 for k in keys}
+print("| phase | ms |")
+print("|---|---:|")
+previous = 0.0
+for k in keys:
+    print(f"| {names.get(k, k)} | {ends[k] - previous:.2f} |")
+    previous = ends[k]
+print(f"| exec and load of crun-fast, exit (rest of the total) | {float(sys.argv[2]) - previous:.2f} |")
+PY
+
+# From `create` called to the container's first instruction, with the root a lazyfs image of the python
+# fixture (mounted and overlaid per container), and the same from `run`. The stamp is taken inside the
+# container, and the `delete` after each create/start runs once it is there, untimed.
+if [[ -x $bin/lazyfs && -e $fixtures/python/rootfs.tar ]]; then
+	cc -O2 -o "$work/firstexec" "$here/firstexec.c"
+	cc -O2 -static -DSTAMP -o "$work/stamp" "$here/firstexec.c"
+	touch "$work/stamp.out"
+	"$bin/lazyfs" import --store "$work/store" --name python "$fixtures/python/rootfs.tar" >/dev/null
+	py=$work/python-bundle
+	native=$work/python-native
+	mkdir -p "$py" "$native"
+	python3 - "$bundle/config.json" "$work" "$fixtures/python/rootfs" <<'PY'
+import json, sys
+base, work, rootfs = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
+def write(path, args, lazy, stamp):
+    spec = json.loads(json.dumps(base))
+    spec["process"]["args"] = args
+    if lazy:
+        del spec["root"]["path"]
+        spec["annotations"] = {"org.lazyfs.image": "python", "org.lazyfs.store": work + "/store"}
+    else:
+        spec["root"]["path"] = rootfs
+    if stamp:
+        spec["mounts"] += [
+            {"destination": "/stamp", "type": "bind", "source": work + "/stamp", "options": ["bind", "ro"]},
+            {"destination": "/stamp.out", "type": "bind", "source": work + "/stamp.out", "options": ["bind"]}]
+    json.dump(spec, open(path, "w"), indent=2)
+write(work + "/python-bundle/config.json", ["/stamp"], True, True)
+numpy = ["python3", "-c", "import numpy"]
+for name, lazy in (("lazy-numpy", True), ("native-numpy", False)):
+    import os
+    os.makedirs(f"{work}/{name}", exist_ok=True)
+    write(f"{work}/{name}/config.json", numpy, lazy, False)
+PY
+	echo
+	echo "From the runtime called to the container's first instruction (a static program that records"
+	echo "CLOCK_MONOTONIC), root = lazyfs image of the python fixture, mounted and overlaid per container:"
+	echo
+	echo "| what | median ms | p99 ms | min ms | failures |"
+	echo "|---|---:|---:|---:|---:|"
+	fe=$work/firstexec
+	lazyruns=$((runs / 4 > 30 ? runs / 4 : 30))
+	row "crun-fast create; start (python image, lazyfs root)" "$fe" "$lazyruns" "$work/stamp.out" \
+		"$crunfast" --root "$roots/cf" create --bundle "$py" @ID@ \; "$crunfast" --root "$roots/cf" start @ID@ + \
+		"$crunfast" --root "$roots/cf" delete --force @ID@
+	row "crun-fast run (python image, lazyfs root)" "$fe" "$lazyruns" "$work/stamp.out" \
+		"$crunfast" --root "$roots/cf" run --bundle "$py" @ID@
+
+	# Image to running: from the image in the local store to `python3 -c "import numpy"` finished, hot and
+	# with the page cache dropped before each run; against the same through crun-fast and runc on the
+	# tree already extracted on ext4, and the usual way cold: extract the tar, then runc.
+	echo
+	echo "Image to running: \`python3 -c \"import numpy\"\` finished (python fixture, 206 MB tree):"
+	echo
+	echo "| what | hot median ms | cold median ms |"
+	echo "|---|---:|---:|"
+	cold() { # cold N CMD… : median ms over N runs, page cache dropped before each
+		local n=$1 i t0 t1
+		shift
+		for ((i = 0; i < n; i++)); do
+			sync
+			echo 3 >/proc/sys/vm/drop_caches
+			t0=$(date +%s%N)
+			"$@" >/dev/null 2>&1 || echo "failed: $*" >&2
+			t1=$(date +%s%N)
+			echo $(((t1 - t0) / 1000))
+		done | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)]/1000}'
+	}
+	id=0
+	next() { id=$((id + 1)); echo "img-$$-$id"; }
+	hot() { "$sb" 10 "$@" | awk '{print $1}'; }
+	printf '| crun-fast, lazyfs root | %s | %s |\n' \
+		"$(hot "$crunfast" --root "$roots/cf" run --bundle "$work/lazy-numpy" @ID@)" \
+		"$(cold 5 sh -c "\"$crunfast\" --root \"$roots/cf\" run --bundle \"$work/lazy-numpy\" \$0" "$(next)")"
+	printf '| crun-fast, extracted tree | %s | %s |\n' \
+		"$(hot "$crunfast" --root "$roots/cf" run --bundle "$work/native-numpy" @ID@)" \
+		"$(cold 5 sh -c "\"$crunfast\" --root \"$roots/cf\" run --bundle \"$work/native-numpy\" \$0" "$(next)")"
+	if command -v runc >/dev/null; then
+		printf '| runc, extracted tree | %s | %s |\n' \
+			"$(hot runc --root "$roots/runc" run --bundle "$work/native-numpy" @ID@)" \
+			"$(cold 5 sh -c "runc --root \"$roots/runc\" run --bundle \"$work/native-numpy\" \$0" "$(next)")"
+		mkdir -p "$work/usual"
+		python3 - "$work/native-numpy/config.json" "$work/usual/config.json" "$work/usual/rootfs" <<'PY'
+import json, sys
+spec = json.load(open(sys.argv[1]))
+spec["root"]["path"] = sys.argv[3]
+json.dump(spec, open(sys.argv[2], "w"), indent=2)
+PY
+		printf '| the usual way: tar -xf, then runc | - | %s |\n' \
+			"$(cold 3 sh -c "rm -rf \"$work/usual/rootfs\" && mkdir \"$work/usual/rootfs\" && tar -xf \"$fixtures/python/rootfs.tar\" -C \"$work/usual/rootfs\" && sync && runc --root \"$roots/runc\" run --bundle \"$work/usual\" \$0" "$(next)")"
+	fi
+	echo
+	echo "Hot: 10 runs; cold: 5 runs (3 for the usual way), each after sync and drop_caches."
 fi
 echo
 echo "$runs runs each; busybox /bin/true in runc's default configuration (pid, network, ipc, uts and mount"

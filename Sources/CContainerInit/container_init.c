@@ -104,7 +104,11 @@ static void expect(const struct cfi_config *c, int type) {
   if (n < (ssize_t)sizeof m.type || m.type != type) _exit(1);
 }
 
+/// mkdir -p. The leaf is tried first: mount targets nearly always have their parents already, and walking
+/// down from "/" cost one failing mkdir per path component for every mount of every start.
 static int mkdir_all(const char *path, mode_t mode) {
+  if (mkdir(path, mode) == 0 || errno == EEXIST) return 0;
+  if (errno != ENOENT) return -1;
   char buffer[4096];
   size_t n = strlen(path);
   if (n >= sizeof buffer) {

@@ -22,12 +22,14 @@ extension Runtime {
       if let lazyRoot = prepared.bundle.lazyRoot {
         prepared.bundle.rootfs = try lazyRoot.mount(in: store.directory(id))
         prepared.plan = try plan(prepared)
+        Timeline.mark("lazy_root")
       }
       guard let plan = prepared.plan else { throw RuntimeError("container \"\(id)\" has no init plan") }
       try recordCgroup(id, prepared)
       cgroupCreated = true  // destroy() skips what create() did not get to
       try prepared.cgroup.create(for: prepared.resources)
       try prepared.cgroup.set(prepared.resources)
+      Timeline.mark("cgroup")
       let initGate: InitProcess.StartGate
       switch gate {
       case .fifo:
@@ -47,6 +49,7 @@ extension Runtime {
       let spawned = try InitProcess.spawn(
         plan, gate: initGate, placement: prepared.cgroup.placement, stateDirectory: stateDirectory)
       process = spawned
+      Timeline.mark("clone")
       if plan.userNamespace { try writeIDMaps(pid: spawned.pid, plan) }
       if let score = plan.oomScoreAdj {
         try Files.writeText("/proc/\(spawned.pid)/oom_score_adj", "\(score)")
@@ -60,7 +63,8 @@ extension Runtime {
         defer { close(master) }
         try ConsoleSocket.send(master: master, to: consoleSocket)
       }
-      try spawned.waitReady()
+      // The state is written while the init sets itself up on the other core; a failed set-up removes it
+      // with the rest of the state directory below.
       guard let (_, startTime) = ProcessStatus.stat(pid: spawned.pid) else {
         throw RuntimeError("container init \(spawned.pid) exited during set-up")
       }
@@ -72,7 +76,10 @@ extension Runtime {
         cgroupPath: prepared.cgroup.path, ownPidNamespace: namespaces.contains { $0.type == "pid" && $0.path == nil },
         hooks: prepared.bundle.spec.hooks, lazyImage: prepared.bundle.lazyRoot?.image)
       try store.save(state)
-      if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8)) }
+      Timeline.mark("state")
+      try spawned.waitReady()
+      Timeline.mark("init_ready")
+      if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8), durable: false) }
       return (spawned, state, lock)
     } catch {
       if let process {

@@ -41,13 +41,16 @@ extension Runtime {
     do {
       try writeHookState(state)
       try process.start()
+      Timeline.mark("exec")
       runHooksWarning("poststart", state.hooks?.poststart, state: ociState(state))
       status = forwardSignals(until: process.pid)
+      Timeline.mark("exited")
     } catch {
       try? cleanUp(state)
       throw error
     }
     try cleanUp(state)
+    Timeline.mark("deleted")
     return status
   }
 

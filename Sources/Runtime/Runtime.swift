@@ -41,6 +41,7 @@ public struct Runtime: Sendable {
   func prepare(id: String, bundle path: String) throws -> Prepared {
     try ContainerID.validate(id)
     let bundle = try Bundle.load(path)
+    Timeline.mark("config")
     let version = Cgroups.detectVersion()
     let cgroupPath = try bundle.spec.linux?.cgroupsPath.map(Cgroups.normalize) ?? "crun-fast/\(id)"
     let cgroup = Cgroups.open(path: cgroupPath, version: version)
@@ -59,6 +60,7 @@ public struct Runtime: Sendable {
       bundle: bundle, plan: nil, cgroup: cgroup, cgroupVersion: version, cgroupDirectories: directories,
       resources: resources)
     if bundle.lazyRoot == nil { prepared.plan = try plan(prepared) }
+    Timeline.mark("plan")
     return prepared
   }
 

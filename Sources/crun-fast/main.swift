@@ -1,6 +1,7 @@
 // crun-fast: an OCI runtime with runc's command line. This file only dispatches; each verb is in its own
 // file and the work is in the Runtime module.
 import Glibc
+import LinuxSystem
 import Logging
 
 // `--version` is answered before anything else is touched, so that it costs only process start-up.
@@ -9,6 +10,7 @@ if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "--version" || 
   exit(0)
 }
 
+Timeline.begin()
 var arguments = Arguments(Array(CommandLine.arguments.dropFirst()))
 var globals = Globals()
 do {
@@ -20,7 +22,9 @@ do {
   globals.verb = verb
   let logGlobals = globals
   LoggingSystem.bootstrap { _ in OutputLogHandler(logGlobals) }
-  exit(try dispatch(verb, &arguments, globals))
+  let status = try dispatch(verb, &arguments, globals)
+  Timeline.flush(verb)
+  exit(status)
 } catch {
   Output.fail(globals, error)
 }
