@@ -150,8 +150,7 @@ PY
 # fixture (mounted and overlaid per container), and the same from `run`. The stamp is taken inside the
 # container, and the `delete` after each create/start runs once it is there, untimed.
 if [[ -x $bin/lazyfs && -e $fixtures/python/rootfs.tar ]]; then
-	cc -O2 -o "$work/firstexec" "$here/firstexec.c"
-	cc -O2 -static -DSTAMP -o "$work/stamp" "$here/firstexec.c"
+	cc -O2 -static -DSTAMP -o "$work/stamp" "$here/spawnbench.c"
 	touch "$work/stamp.out"
 	"$bin/lazyfs" import --store "$work/store" --name python "$fixtures/python/rootfs.tar" >/dev/null
 	py=$work/python-bundle
@@ -186,12 +185,11 @@ PY
 	echo
 	echo "| what | median ms | p99 ms | min ms | failures |"
 	echo "|---|---:|---:|---:|---:|"
-	fe=$work/firstexec
 	lazyruns=$((runs / 4 > 30 ? runs / 4 : 30))
-	row "crun-fast create; start (python image, lazyfs root)" "$fe" "$lazyruns" "$work/stamp.out" \
+	row "crun-fast create; start (python image, lazyfs root)" "$sb" --stamp "$work/stamp.out" "$lazyruns" \
 		"$crunfast" --root "$roots/cf" create --bundle "$py" @ID@ \; "$crunfast" --root "$roots/cf" start @ID@ + \
 		"$crunfast" --root "$roots/cf" delete --force @ID@
-	row "crun-fast run (python image, lazyfs root)" "$fe" "$lazyruns" "$work/stamp.out" \
+	row "crun-fast run (python image, lazyfs root)" "$sb" --stamp "$work/stamp.out" "$lazyruns" \
 		"$crunfast" --root "$roots/cf" run --bundle "$py" @ID@
 
 	# Image to running: from the image in the local store to `python3 -c "import numpy"` finished, hot and
