@@ -72,7 +72,7 @@ let package = Package(
     // crun-fast: the OCI runtime. CContainerInit is the only code between clone and execve.
     .target(name: "CContainerInit"),
     .target(name: "OCISpec", swiftSettings: strict),
-    .target(name: "Cgroups", dependencies: ["LinuxSystem"], swiftSettings: strict),
+    .target(name: "Cgroups", dependencies: ["CLinux", "LinuxSystem"], swiftSettings: strict),
     .target(name: "Capabilities", dependencies: ["CCap"], swiftSettings: strict),
     .target(name: "Seccomp", dependencies: ["CSeccomp", "OCISpec", "LinuxSystem"], swiftSettings: strict),
     .target(

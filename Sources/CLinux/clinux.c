@@ -1,2 +1,69 @@
-// The wrappers are static inline in include/clinux.h; this file exists because a C target needs a source.
+// Most wrappers are static inline in include/clinux.h; the bpf(2) ones are here, where <linux/bpf.h>
+// does not leak its many names into Swift.
 #include "clinux.h"
+
+#include <linux/bpf.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+static int cl_bpf(int command, union bpf_attr *attr) {
+  return (int)syscall(__NR_bpf, command, attr, sizeof(*attr));
+}
+
+int cl_bpf_device_prog_load(
+    const void *instructions, unsigned int count, const char *license, const char *name, char *log,
+    unsigned int log_size) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_type = BPF_PROG_TYPE_CGROUP_DEVICE;
+  attr.insns = (__u64)(unsigned long)instructions;
+  attr.insn_cnt = count;
+  attr.license = (__u64)(unsigned long)license;
+  strncpy(attr.prog_name, name, sizeof(attr.prog_name) - 1);
+  if (log != NULL && log_size > 0) {
+    log[0] = 0;
+    attr.log_level = 1;
+    attr.log_buf = (__u64)(unsigned long)log;
+    attr.log_size = log_size;
+  }
+  return cl_bpf(BPF_PROG_LOAD, &attr);
+}
+
+int cl_bpf_device_prog_attach(int cgroup_fd, int prog_fd) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.target_fd = (__u32)cgroup_fd;
+  attr.attach_bpf_fd = (__u32)prog_fd;
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  attr.attach_flags = BPF_F_ALLOW_MULTI;
+  return cl_bpf(BPF_PROG_ATTACH, &attr);
+}
+
+int cl_bpf_device_prog_detach(int cgroup_fd, int prog_fd) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.target_fd = (__u32)cgroup_fd;
+  attr.attach_bpf_fd = (__u32)prog_fd;
+  attr.attach_type = BPF_CGROUP_DEVICE;
+  return cl_bpf(BPF_PROG_DETACH, &attr);
+}
+
+int cl_bpf_device_prog_query(int cgroup_fd, unsigned int *ids, unsigned int *count) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.query.target_fd = (__u32)cgroup_fd;
+  attr.query.attach_type = BPF_CGROUP_DEVICE;
+  attr.query.prog_ids = (__u64)(unsigned long)ids;
+  attr.query.prog_cnt = *count;
+  int r = cl_bpf(BPF_PROG_QUERY, &attr);
+  *count = attr.query.prog_cnt;
+  return r;
+}
+
+int cl_bpf_prog_get_fd_by_id(unsigned int id) {
+  union bpf_attr attr;
+  memset(&attr, 0, sizeof(attr));
+  attr.prog_id = id;
+  return cl_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
+}

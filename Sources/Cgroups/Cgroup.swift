@@ -40,16 +40,26 @@ public enum CgroupVersion: String, Codable, Sendable {
 
 public enum Cgroups {
   public static let mountPoint = "/sys/fs/cgroup"
-  /// v2 when /sys/fs/cgroup is itself a cgroup2 root (only such a root has cgroup.controllers), else v1.
+
+  /// The cgroup2 mount named by CRUN_FAST_CGROUP2_ROOT, which makes the runtime use cgroup v2 there:
+  /// on a hybrid machine, its controller-less /sys/fs/cgroup/unified, where device programs still work
+  /// (the tests run containers that way). Every command for a container must see the same value.
+  public static let v2RootOverride: String? = {
+    guard let value = getenv("CRUN_FAST_CGROUP2_ROOT"), value.pointee != 0 else { return nil }
+    return String(cString: value)
+  }()
+
+  /// v2 when /sys/fs/cgroup is itself a cgroup2 root (only such a root has cgroup.controllers) or
+  /// CRUN_FAST_CGROUP2_ROOT names one, else v1.
   public static func detectVersion() -> CgroupVersion {
-    Files.exists(mountPoint + "/cgroup.controllers") ? .v2 : .v1
+    v2RootOverride != nil || Files.exists(mountPoint + "/cgroup.controllers") ? .v2 : .v1
   }
 
   /// The cgroup at `path` (relative to each hierarchy's root) for `version`.
   public static func open(path: String, version: CgroupVersion) -> any Cgroup {
     switch version {
     case .v1: CgroupV1(path: path)
-    case .v2: CgroupV2(path: path, root: mountPoint)
+    case .v2: CgroupV2(path: path, root: v2RootOverride ?? mountPoint)
     }
   }
 

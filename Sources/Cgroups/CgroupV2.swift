@@ -2,7 +2,8 @@ import Glibc
 import LinuxSystem
 
 /// A cgroup on the unified (cgroup2) hierarchy: one directory, limits in memory.max, pids.max, cpu.max,
-/// cpu.weight and cpuset.cpus, and controllers enabled in each ancestor's cgroup.subtree_control.
+/// cpu.weight, cpuset.cpus, io.weight and io.max, controllers enabled in each ancestor's
+/// cgroup.subtree_control, and the device rules as an eBPF program attached to the directory.
 public struct CgroupV2: Cgroup {
   public let path: String
   /// The hierarchy's mount point: /sys/fs/cgroup on a v2 machine, /sys/fs/cgroup/unified on a hybrid one.
@@ -34,8 +35,17 @@ public struct CgroupV2: Cgroup {
     }
   }
 
+  /// Writes the limits, then attaches the device program, all before the container's init runs.
   public func set(_ resources: CgroupResources) throws {
-    for (file, value) in Self.files(for: resources) { try ControlFile.write("\(directory)/\(file)", value) }
+    var rules: [DeviceRule] = []
+    for (allow, rule) in resources.deviceRules { rules.append(try DeviceRule(allow: allow, rule)) }
+    // BFQ has its own weight file, on the old blkio scale; io.weight belongs to the io.cost controller.
+    let bfq = resources.blockIO != nil && Files.exists("\(directory)/io.bfq.weight")
+    for (file, value) in Self.files(for: resources, bfq: bfq) {
+      try ControlFile.write("\(directory)/\(file)", value)
+    }
+    // No rules, no program: as on v1, the container then has the devices its parent cgroup allows.
+    if !rules.isEmpty { try DeviceProgram.install(DeviceFilter.program(rules), in: directory) }
   }
 
   /// The controllers `resources` needs, sorted.
@@ -45,12 +55,14 @@ public struct CgroupV2: Cgroup {
     if r.cpusetCpus != nil || r.cpusetMems != nil { out.append("cpuset") }
     if r.memoryLimit != nil || r.memoryReservation != nil || r.memorySwap != nil { out.append("memory") }
     if r.pidsLimit != nil { out.append("pids") }
-    return out
+    if let blockIO = r.blockIO, !ioFiles(blockIO, bfq: false).isEmpty { out.append("io") }
+    return out.sorted()
   }
 
   /// The control files and values that express `r` on cgroup v2, in the order they are written. Pure, so
-  /// that the v1 → v2 conversions (shares → weight, memory+swap → swap) are testable without a v2 machine.
-  public static func files(for r: CgroupResources) -> [(file: String, value: String)] {
+  /// that the v1 → v2 conversions (shares → weight, memory+swap → swap, blkio weight → io weight) are
+  /// testable without a v2 machine. `bfq`: whether the cgroup has io.bfq.weight.
+  public static func files(for r: CgroupResources, bfq: Bool = false) -> [(file: String, value: String)] {
     var out: [(String, String)] = []
     func bytes(_ v: Int64) -> String { v < 0 ? "max" : "\(v)" }
     if let limit = r.memoryLimit { out.append(("memory.max", bytes(limit))) }
@@ -71,7 +83,46 @@ public struct CgroupV2: Cgroup {
     }
     if let cpus = r.cpusetCpus { out.append(("cpuset.cpus", cpus)) }
     if let mems = r.cpusetMems { out.append(("cpuset.mems", mems)) }
+    if let blockIO = r.blockIO { out += ioFiles(blockIO, bfq: bfq) }
     return out
+  }
+
+  /// Weights go to io.bfq.weight unchanged (BFQ keeps blkio's 1…1000 scale) or, scaled, to io.weight;
+  /// both take `N` for the default and `MAJ:MIN N` for one device. Throttles become one io.max line per
+  /// device, `MAJ:MIN rbps=… wbps=… riops=… wiops=…` with the keys that are set; a rate of 0 (no limit
+  /// on v1) is `max`, since io.max refuses 0. The leaf weights have no v2 counterpart and are dropped,
+  /// as runc and crun drop them.
+  static func ioFiles(_ b: BlockIO, bfq: Bool) -> [(file: String, value: String)] {
+    var out: [(String, String)] = []
+    let weightFile = bfq ? "io.bfq.weight" : "io.weight"
+    func scaled(_ weight: UInt16) -> String { bfq ? "\(weight)" : "\(ioWeight(fromBlkioWeight: weight))" }
+    if let weight = b.weight, weight > 0 { out.append((weightFile, scaled(weight))) }
+    for device in b.weightDevices {
+      if let weight = device.weight, weight > 0 {
+        out.append((weightFile, "\(device.major):\(device.minor) \(scaled(weight))"))
+      }
+    }
+    var devices: [String] = []
+    var limits: [String: [String]] = [:]
+    let throttles = [
+      ("rbps", b.throttleReadBps), ("wbps", b.throttleWriteBps), ("riops", b.throttleReadIOPS),
+      ("wiops", b.throttleWriteIOPS),
+    ]
+    for (key, rates) in throttles {
+      for rate in rates {
+        let device = "\(rate.major):\(rate.minor)"
+        if limits[device] == nil { devices.append(device) }
+        limits[device, default: []].append("\(key)=\(rate.rate == 0 ? "max" : "\(rate.rate)")")
+      }
+    }
+    for device in devices { out.append(("io.max", ([device] + limits[device]!).joined(separator: " "))) }
+    return out
+  }
+
+  /// blkio.weight (10…1000) onto io.weight (1…10000), the linear map runc and crun use.
+  public static func ioWeight(fromBlkioWeight weight: UInt16) -> UInt64 {
+    let clamped = UInt64(min(max(weight, 10), 1000))
+    return 1 + (clamped - 10) * 9999 / 990
   }
 
   /// cpu.shares (2…262144) onto cpu.weight (1…10000), the linear map runc and crun use.

@@ -2,8 +2,9 @@ import Cgroups
 import OCISpec
 
 extension CgroupResources {
-  /// The cgroup limits of `linux.resources`. Device rules (v1 only) are the configuration's, followed by
-  /// the devices every container may use, as runc allows them after a default deny.
+  /// The cgroup limits of `linux.resources`. Device rules are the configuration's, followed by the devices
+  /// every container may use, as runc allows them after a default deny (on v2 they become an eBPF program,
+  /// `DeviceFilter`, with the same last-match-wins meaning).
   public init(_ resources: Spec.Resources?, devices: [Spec.Device]) {
     self.init()
     guard let resources else { return }

@@ -1,5 +1,6 @@
-// Linux interfaces that Swift's Glibc module does not bring in: extended attributes (sys/xattr.h) and the
-// device-number macros of sys/sysmacros.h, which Swift cannot call because they are macros.
+// Linux interfaces that Swift's Glibc module does not bring in: extended attributes (sys/xattr.h), the
+// device-number macros of sys/sysmacros.h, which Swift cannot call because they are macros, and bpf(2),
+// which glibc does not wrap and whose union bpf_attr is easier to fill in C.
 // Everything here is a direct, allocation-free wrapper; names carry the `cl_` prefix.
 #pragma once
 #include <sys/types.h>
@@ -9,3 +10,22 @@
 static inline unsigned int cl_major(dev_t dev) { return major(dev); }
 static inline unsigned int cl_minor(dev_t dev) { return minor(dev); }
 static inline dev_t cl_makedev(unsigned int ma, unsigned int mi) { return makedev(ma, mi); }
+
+// bpf(2) for cgroup device programs (BPF_PROG_TYPE_CGROUP_DEVICE, attach type BPF_CGROUP_DEVICE). Defined
+// in clinux.c, so that <linux/bpf.h> stays out of the Swift module. Each returns -1 with errno set on
+// failure.
+
+/// BPF_PROG_LOAD of `count` 8-byte instructions; the new program's fd (close-on-exec). With `log` and a
+/// nonzero `log_size`, the verifier writes its log there.
+int cl_bpf_device_prog_load(
+    const void *instructions, unsigned int count, const char *license, const char *name, char *log,
+    unsigned int log_size);
+/// BPF_PROG_ATTACH with BPF_F_ALLOW_MULTI to the cgroup2 directory open at `cgroup_fd`.
+int cl_bpf_device_prog_attach(int cgroup_fd, int prog_fd);
+/// BPF_PROG_DETACH of the program open at `prog_fd` from the cgroup2 directory open at `cgroup_fd`.
+int cl_bpf_device_prog_detach(int cgroup_fd, int prog_fd);
+/// BPF_PROG_QUERY: the ids of the device programs attached to the cgroup itself (not inherited), at most
+/// `*count`; `*count` becomes how many there are (ENOSPC when more than fit).
+int cl_bpf_device_prog_query(int cgroup_fd, unsigned int *ids, unsigned int *count);
+/// BPF_PROG_GET_FD_BY_ID.
+int cl_bpf_prog_get_fd_by_id(unsigned int id);
