@@ -70,7 +70,7 @@ extension Runtime {
   /// mount that will not go leaves the directory in place: removing files through it would reach the
   /// overlay's upper layer, or fail on the image.
   func removeDirectory(_ id: String, lazyRoot: Bool) throws {
-    if lazyRoot { try LazyRoot.unmount(in: store.directory(id)) }
+    if lazyRoot { try LazyRoot.unmount(in: store.directory(id), id: id, images: store.images) }
     store.remove(id)
   }
 }

@@ -20,7 +20,7 @@ extension Runtime {
     let created = Timestamp.now()
     do {
       if let lazyRoot = prepared.bundle.lazyRoot {
-        prepared.bundle.rootfs = try lazyRoot.mount(in: store.directory(id))
+        prepared.bundle.rootfs = try lazyRoot.mount(in: store.directory(id), id: id, images: store.images)
         prepared.plan = try plan(prepared)
         Timeline.mark("lazy_root")
       }

@@ -6,11 +6,12 @@ import OCISpec
 /// `org.lazyfs.image` names the image (a name, a digest or a unique digest prefix) and `org.lazyfs.store`
 /// the store (default `$LAZYFS_STORE`, else /var/lib/lazyfs).
 ///
-/// `create` mounts the image read-only with `lazyfs mount` at `<state>/lower` (the daemon it leaves
-/// serves the mount until `lazyfs umount`), and an overlay on it at `<state>/rootfs`, with the upper and
-/// work directories beside them, so the container can write without touching the shared image. That
-/// overlay is then the root, as root.path would otherwise be; `root.readonly` still applies. All of it
-/// lives in the container's state directory, so `delete` finds it without the bundle.
+/// `create` resolves the image to its digest, makes sure it is mounted read-only by `lazyfs mount` once
+/// for all the containers on it (`ImageMounts`), and mounts an overlay on it at `<state>/rootfs`, with
+/// the upper and work directories beside it in the container's state directory, so the container can
+/// write without touching the shared image. That overlay is then the root, as root.path would otherwise
+/// be; `root.readonly` still applies. The digest is recorded in `<state>/image` before anything is
+/// mounted, so `delete` finds all of it without the bundle, even after a create that was killed.
 ///
 /// The `lazyfs` executable is `$LAZYFS_BIN/lazyfs` when LAZYFS_BIN is set (the build directory, as the
 /// Makefile and benchmarks set it), else the one beside crun-fast's own executable.
@@ -33,42 +34,90 @@ public struct LazyRoot: Sendable, Equatable {
 
   /// Where the overlay is mounted, and becomes the container's root.
   public static func rootfs(in directory: String) -> String { directory + "/rootfs" }
+  static func imageRecord(in directory: String) -> String { directory + "/image" }
+  /// Where versions before shared image mounts mounted the image, per container.
   static func lower(in directory: String) -> String { directory + "/lower" }
 
-  /// Mounts the image and the overlay in the container's state `directory` and returns the root. On
-  /// failure whatever was mounted is unmounted again.
-  public func mount(in directory: String) throws -> String {
-    let lower = Self.lower(in: directory)
+  /// Mounts the overlay in the container's state `directory` on the shared mount of the image, and
+  /// returns the root. On failure whatever was mounted for this container is undone.
+  func mount(in directory: String, id: String, images: ImageMounts) throws -> String {
     let (upper, work, rootfs) = (directory + "/upper", directory + "/work", Self.rootfs(in: directory))
     // overlayfs splits its options at commas and its lowerdir at colons; a path holding one would be misread.
-    if directory.contains(",") || directory.contains(":") {
-      throw RuntimeError("lazyfs root: state directory \"\(directory)\" must not contain ',' or ':'")
+    for path in [directory, images.directory] where path.contains(",") || path.contains(":") {
+      throw RuntimeError("lazyfs root: directory \"\(path)\" must not contain ',' or ':'")
     }
-    for path in [lower, upper, work, rootfs] {
-      guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw SystemError("mkdir", path: path) }
+    let digest = try resolve()
+    try Files.writeAtomically(Self.imageRecord(in: directory), Array(digest.utf8), durable: false)
+    let lower = try images.acquire(self, digest: digest, for: id)
+    do {
+      for path in [upper, work, rootfs] {
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw SystemError("mkdir", path: path) }
+      }
+      let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
+      if Glibc.mount("overlay", rootfs, "overlay", 0, options) != 0 {
+        throw SystemError("mount(overlay, \(options))", path: rootfs)
+      }
+    } catch {
+      try? images.release(digest: digest, for: id)
+      throw error
     }
-    let binary = try Self.binary()
+    return rootfs
+  }
+
+  /// The image's digest (64 hex digits), read from the store's names and index files directly: a
+  /// `lazyfs` process per create would cost more than the rest of the start.
+  func resolve() throws -> String {
+    func failure(_ why: String) -> RuntimeError {
+      RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed: \(why)")
+    }
+    if !image.isEmpty, image != ".", image != "..", !image.contains("\0"),
+      let bytes = try? Files.read("\(store)/names/" + image.replacing("/", with: "%2F"))
+    {
+      var text = String(decoding: bytes, as: UTF8.self)
+      while text.last?.isWhitespace == true { text.removeLast() }
+      if text.hasPrefix("sha256:") { text.removeFirst(7) }
+      guard Self.isDigest(text) else { throw failure("the name's file holds no digest") }
+      return text
+    }
+    var hex = Substring(image)
+    if hex.hasPrefix("sha256:") { hex = hex.dropFirst(7) }
+    guard !hex.isEmpty, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
+      throw failure("no image named \"\(image)\" in the store")
+    }
+    let indexes: [String]
+    do {
+      indexes = try Files.list("\(store)/indexes")
+    } catch {
+      throw failure("\(error)")
+    }
+    let matches = indexes.filter { Self.isDigest($0) && $0.hasPrefix(hex) }
+    guard matches.count == 1 else {
+      throw failure(matches.isEmpty ? "no image \"\(image)\" in the store" : "\"\(image)\" is ambiguous")
+    }
+    return matches[0]
+  }
+
+  static func isDigest(_ text: some StringProtocol) -> Bool {
+    text.utf8.count == 64 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
+  }
+
+  /// Runs `lazyfs mount` of the image, by digest, at `mountPoint`.
+  func mountImage(digest: String, at mountPoint: String) throws {
     let mounted = try HostCommand(
-      path: binary,
-      arguments: ["lazyfs", "mount", "--store", store, "--allow-other", "--", image, lower]
+      path: try Self.binary(),
+      arguments: ["lazyfs", "mount", "--store", store, "--allow-other", "--", digest, mountPoint]
     ).run()
     guard mounted.succeeded else {
       var reason = mounted.lastLine ?? mounted.describe(timeout: nil)
       if reason.hasPrefix("lazyfs mount: ") { reason.removeFirst("lazyfs mount: ".count) }
       throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed: \(reason)")
     }
-    let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
-    if Glibc.mount("overlay", rootfs, "overlay", 0, options) != 0 {
-      let error = SystemError("mount(overlay, \(options))", path: rootfs)
-      try? Self.unmount(in: directory)
-      throw error
-    }
-    return rootfs
   }
 
-  /// Unmounts the overlay and the image mounted in `directory`, whichever of them is there, ending the
-  /// lazyfs daemon. Safe to call again, and on a directory that never had a lazy root.
-  public static func unmount(in directory: String) throws {
+  /// Unmounts the container's overlay and releases its image mount (unmounting the image when it was
+  /// the last user), whichever of them is there. Safe to call again, and on a directory that never had a
+  /// lazy root.
+  static func unmount(in directory: String, id: String, images: ImageMounts) throws {
     let (rootfs, lower) = (Self.rootfs(in: directory), Self.lower(in: directory))
     let mounted = MountInfo.mounts(under: directory)
     // The container's own mount namespace, which pinned the overlay, is gone with its last process, but
@@ -76,19 +125,26 @@ public struct LazyRoot: Sendable, Equatable {
     if mounted.contains(rootfs), umount2(rootfs, 0) != 0, umount2(rootfs, Int32(MNT_DETACH)) != 0 {
       throw SystemError("umount2", path: rootfs)
     }
-    if mounted.contains(lower) {
-      let binary = try binary()
-      let plain = try HostCommand(path: binary, arguments: ["lazyfs", "umount", lower]).run()
-      if !plain.succeeded {
-        let lazy = try HostCommand(path: binary, arguments: ["lazyfs", "umount", "--lazy", lower]).run()
-        guard lazy.succeeded else {
-          throw RuntimeError(
-            "lazyfs root: lazyfs umount \(lower) failed: \(plain.lastLine ?? plain.describe(timeout: nil))")
-        }
-      }
+    if mounted.contains(lower) { try unmountImage(lower) }
+    if let bytes = try? Files.read(imageRecord(in: directory)) {
+      let digest = String(decoding: bytes, as: UTF8.self)
+      if isDigest(digest) { try images.release(digest: digest, for: id) }
     }
     if let left = MountInfo.mounts(under: directory).first {
       throw RuntimeError("lazyfs root: \(left) is still mounted; not removing \(directory)")
+    }
+  }
+
+  /// `lazyfs umount`, which ends the daemon too; lazily when the mount is busy.
+  static func unmountImage(_ mountPoint: String) throws {
+    let binary = try binary()
+    let plain = try HostCommand(path: binary, arguments: ["lazyfs", "umount", mountPoint]).run()
+    if !plain.succeeded {
+      let lazy = try HostCommand(path: binary, arguments: ["lazyfs", "umount", "--lazy", mountPoint]).run()
+      guard lazy.succeeded else {
+        throw RuntimeError(
+          "lazyfs root: lazyfs umount \(mountPoint) failed: \(plain.lastLine ?? plain.describe(timeout: nil))")
+      }
     }
   }
 

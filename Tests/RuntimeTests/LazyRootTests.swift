@@ -55,13 +55,26 @@ extension TestContainer {
     }
   }
 
-  /// Processes whose command line mentions the container's state directory (a lazyfs daemon serving it).
-  var processesOnStateDirectory: [String] {
+  /// Mount points under the container's state root: its overlay and the shared image mounts.
+  var rootMounts: [String] {
+    let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    return table.split(separator: "\n").compactMap { line in
+      let fields = line.split(separator: " ")
+      guard fields.count > 4, fields[4].hasPrefix(root + "/") else { return nil }
+      return String(fields[4])
+    }
+  }
+
+  /// The lazyfs image mounts shared by the containers of this root.
+  var imageMounts: [String] { rootMounts.filter { $0.hasPrefix(root + "/@images/") } }
+
+  /// Processes whose command line mentions the container's state root (a lazyfs daemon serving an image).
+  var processesOnRoot: [String] {
     let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int($0) != nil } ?? []
     return pids.compactMap { pid in
       guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
       let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-      return line.contains(stateDirectory + "/") ? "\(pid): \(line)" : nil
+      return line.contains(root + "/") ? "\(pid): \(line)" : nil
     }
   }
 }
@@ -78,7 +91,7 @@ struct LazyRootTests {
     try c.writeConfig()
     let create = c.crunFast("create", "--bundle", c.bundle, c.id)
     #expect(create.status == 0, "\(create)")
-    #expect(c.stateMounts.contains(c.stateDirectory + "/lower"), "the image is mounted: \(c.stateMounts)")
+    #expect(c.imageMounts.count == 1, "the image is mounted: \(c.rootMounts)")
     #expect(c.stateMounts.contains(c.stateDirectory + "/rootfs"), "the overlay is mounted: \(c.stateMounts)")
     #expect(c.crunFast("state", c.id).stdout.contains("\"rootfs\" : \"\(c.stateDirectory)/rootfs\""))
     #expect(c.crunFast("start", c.id).status == 0)
@@ -90,8 +103,8 @@ struct LazyRootTests {
     #expect(c.output("answer") == "15\n")
     let delete = c.crunFast("delete", c.id)
     #expect(delete.status == 0, "\(delete)")
-    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
-    #expect(c.processesOnStateDirectory.isEmpty, "the lazyfs daemon has exited: \(c.processesOnStateDirectory)")
+    #expect(c.rootMounts.isEmpty, "\(c.rootMounts)")
+    #expect(c.processesOnRoot.isEmpty, "the lazyfs daemon has exited: \(c.processesOnRoot)")
     #expect(!c.stateDirectoryExists)
     #expect(c.cgroupDirectories.isEmpty)
   }
@@ -106,10 +119,10 @@ struct LazyRootTests {
     let result = try c.run(timeout: 120)
     #expect(result.status == 0, "\(result)")
     #expect(result.stdout == "15\n")
-    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+    #expect(c.rootMounts.isEmpty, "\(c.rootMounts)")
     #expect(!c.stateDirectoryExists)
     #expect(c.cgroupDirectories.isEmpty)
-    #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
+    #expect(c.processesOnRoot.isEmpty, "\(c.processesOnRoot)")
   }
 
   @Test func execRunsOnTheLazyRootToo() throws {
@@ -123,7 +136,7 @@ struct LazyRootTests {
     #expect(exec.status == 0, "\(exec)")
     #expect(exec.stdout == "15\n")
     #expect(c.crunFast("delete", "--force", c.id).status == 0)
-    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
+    #expect(c.rootMounts.isEmpty, "\(c.rootMounts)")
   }
 
   @Test func severalContainersOnOneImageAtOnce() throws {
@@ -144,9 +157,46 @@ struct LazyRootTests {
     for (i, result) in results.all.enumerated() {
       #expect(result?.status == 0, "\(String(describing: result))")
       #expect(result?.stdout == "\(i + 40)\n")
-      #expect(containers[i].stateMounts.isEmpty)
+      #expect(containers[i].rootMounts.isEmpty)
       #expect(!containers[i].stateDirectoryExists)
     }
+  }
+
+  /// Containers of one state root share one mount of their image: the first create mounts it, the last
+  /// delete unmounts it and ends its daemon.
+  @Test func containersShareOneMountOfTheirImage() throws {
+    let store = try LazyFixture.store.get()
+    let first = try TestContainer("lazyshare", args: ["/usr/bin/python3", "-c", "print(6 * 7)"])
+    let others = try (0..<2).map { _ in
+      try TestContainer("lazyshare", args: ["/usr/bin/python3", "-c", "print(6 * 7)"], root: first.root)
+    }
+    let all = [first] + others
+    defer { for c in all.reversed() { c.cleanup() } }
+    for c in all {
+      c.useLazyRoot(image: "python", store: store)
+      try c.writeConfig()
+      let create = c.crunFast("create", "--bundle", c.bundle, c.id)
+      #expect(create.status == 0, "\(create)")
+    }
+    #expect(first.imageMounts.count == 1, "one mount of the image: \(first.rootMounts)")
+    let daemons = first.processesOnRoot.filter { $0.contains("lazyfs mount") }
+    #expect(daemons.count == 1, "one daemon (and fusermount3 watching it): \(first.processesOnRoot)")
+    for c in all { #expect(c.stateMounts == [c.stateDirectory + "/rootfs"], "\(c.stateMounts)") }
+    for c in all.dropLast() {
+      #expect(c.crunFast("delete", c.id).status == 0)
+      #expect(first.imageMounts.count == 1, "still used by the last container: \(first.rootMounts)")
+    }
+    // The last container still runs on the image after the others are gone.
+    let last = all[all.count - 1]
+    #expect(last.crunFast("start", last.id).status == 0)
+    var waited = 0
+    while !last.crunFast("state", last.id).stdout.contains("stopped") && waited < 3000 {
+      usleep(10_000)
+      waited += 1
+    }
+    #expect(last.crunFast("delete", last.id).status == 0)
+    #expect(first.rootMounts.isEmpty, "\(first.rootMounts)")
+    #expect(first.processesOnRoot.isEmpty, "the lazyfs daemon has exited: \(first.processesOnRoot)")
   }
 
   @Test func readonlyRootIsHonoured() throws {
@@ -171,7 +221,7 @@ struct LazyRootTests {
     #expect(result.stderr.contains("lazyfs root: mounting image \"no-such-image\""), "\(result)")
     #expect(result.stderr.split(separator: "\n").count == 1, "one line: \(result.stderr)")
     #expect(!c.stateDirectoryExists)
-    #expect(c.stateMounts.isEmpty)
+    #expect(c.rootMounts.isEmpty)
     #expect(c.cgroupDirectories.isEmpty)
   }
 
@@ -193,8 +243,8 @@ struct LazyRootTests {
     #expect(!c.cgroupDirectories.isEmpty)
     let delete = c.crunFast("delete", c.id)
     #expect(delete.status == 0, "\(delete)")
-    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
-    #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
+    #expect(c.rootMounts.isEmpty, "\(c.rootMounts)")
+    #expect(c.processesOnRoot.isEmpty, "\(c.processesOnRoot)")
     #expect(c.cgroupDirectories.isEmpty)
     #expect(!c.stateDirectoryExists)
   }
@@ -208,8 +258,8 @@ struct LazyRootTests {
     let result = c.crunFast("create", "--bundle", c.bundle, c.id)
     #expect(result.status == 1)
     #expect(result.stderr.contains("no-such-program"), "\(result)")
-    #expect(c.stateMounts.isEmpty, "\(c.stateMounts)")
-    #expect(c.processesOnStateDirectory.isEmpty, "\(c.processesOnStateDirectory)")
+    #expect(c.rootMounts.isEmpty, "\(c.rootMounts)")
+    #expect(c.processesOnRoot.isEmpty, "\(c.processesOnRoot)")
     #expect(!c.stateDirectoryExists)
     #expect(c.cgroupDirectories.isEmpty)
   }

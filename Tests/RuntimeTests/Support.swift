@@ -85,10 +85,11 @@ final class TestContainer: @unchecked Sendable {
   /// Host side of the container's /out, where probes write what they saw.
   var out: String { bundle + "/out" }
 
-  init(_ name: String, args: [String]) throws {
+  /// `root` shares another container's state root (and with it, lazyfs image mounts).
+  init(_ name: String, args: [String], root sharedRoot: String? = nil) throws {
     let unique = UUID().uuidString.prefix(8).lowercased()
     id = "\(name)-\(unique)"
-    root = "\(Paths.testRoot)/\(unique)"
+    root = sharedRoot ?? "\(Paths.testRoot)/\(unique)"
     bundle = "\(Paths.bundles)/\(id)"
     spec = try Spec.decode(Array(Spec.defaultJSON.utf8))
     try Self.makeRootfs(bundle + "/rootfs")
