@@ -191,6 +191,15 @@ PY
 		"$crunfast" --root "$roots/cf" delete --force @ID@
 	row "crun-fast run (python image, lazyfs root)" "$sb" --stamp "$work/stamp.out" "$lazyruns" \
 		"$crunfast" --root "$roots/cf" run --bundle "$py" @ID@
+	# Containers of one root share one lazyfs mount of their image: with another container holding the
+	# image mounted, a start mounts only its overlay.
+	"$crunfast" --root "$roots/cf" create --bundle "$py" holder >/dev/null
+	row "crun-fast create; start (python image already mounted)" "$sb" --stamp "$work/stamp.out" "$lazyruns" \
+		"$crunfast" --root "$roots/cf" create --bundle "$py" @ID@ \; "$crunfast" --root "$roots/cf" start @ID@ + \
+		"$crunfast" --root "$roots/cf" delete --force @ID@
+	row "crun-fast run (python image already mounted)" "$sb" --stamp "$work/stamp.out" "$lazyruns" \
+		"$crunfast" --root "$roots/cf" run --bundle "$py" @ID@
+	"$crunfast" --root "$roots/cf" delete --force holder
 
 	# Image to running: from the image in the local store to `python3 -c "import numpy"` finished, hot and
 	# with the page cache dropped before each run; against the same through crun-fast and runc on the
@@ -215,9 +224,14 @@ PY
 	id=0
 	next() { id=$((id + 1)); echo "img-$$-$id"; }
 	hot() { "$sb" 10 "$@" | awk '{print $1}'; }
-	printf '| crun-fast, lazyfs root | %s | %s |\n' \
+	printf '| crun-fast, lazyfs root, first container on the image (mounts it) | %s | %s |\n' \
 		"$(hot "$crunfast" --root "$roots/cf" run --bundle "$work/lazy-numpy" @ID@)" \
 		"$(cold 5 sh -c "\"$crunfast\" --root \"$roots/cf\" run --bundle \"$work/lazy-numpy\" \$0" "$(next)")"
+	"$crunfast" --root "$roots/cf" create --bundle "$work/lazy-numpy" holder >/dev/null
+	printf '| crun-fast, lazyfs root, image already mounted by another container | %s | %s |\n' \
+		"$(hot "$crunfast" --root "$roots/cf" run --bundle "$work/lazy-numpy" @ID@)" \
+		"$(cold 5 sh -c "\"$crunfast\" --root \"$roots/cf\" run --bundle \"$work/lazy-numpy\" \$0" "$(next)")"
+	"$crunfast" --root "$roots/cf" delete --force holder
 	printf '| crun-fast, extracted tree | %s | %s |\n' \
 		"$(hot "$crunfast" --root "$roots/cf" run --bundle "$work/native-numpy" @ID@)" \
 		"$(cold 5 sh -c "\"$crunfast\" --root \"$roots/cf\" run --bundle \"$work/native-numpy\" \$0" "$(next)")"
