@@ -58,6 +58,34 @@ public struct CgroupV1: Cgroup {
         try ControlFile.write("\(devices)/\(allow ? "devices.allow" : "devices.deny")", rule)
       }
     }
+    if let blkio = directory("blkio"), let io = r.blockIO {
+      for (file, value) in Self.blkioFiles(for: io, bfq: !Files.exists("\(blkio)/blkio.weight")) {
+        try ControlFile.write("\(blkio)/\(file)", value)
+      }
+    }
+  }
+
+  /// The blkio control files and values for `io`, one write each (the per-device files take one line per
+  /// write). Without CFQ, the kernel offers the weights only as BFQ's, in blkio.bfq.weight.
+  static func blkioFiles(for io: BlockIO, bfq: Bool) -> [(file: String, value: String)] {
+    var out: [(String, String)] = []
+    let weight = bfq ? "blkio.bfq.weight" : "blkio.weight"
+    if let value = io.weight { out.append((weight, "\(value)")) }
+    if let value = io.leafWeight { out.append(("blkio.leaf_weight", "\(value)")) }
+    for device in io.weightDevices {
+      if let value = device.weight { out.append((weight + "_device", "\(device.major):\(device.minor) \(value)")) }
+      if let value = device.leafWeight {
+        out.append(("blkio.leaf_weight_device", "\(device.major):\(device.minor) \(value)"))
+      }
+    }
+    let throttles = [
+      ("read_bps_device", io.throttleReadBps), ("write_bps_device", io.throttleWriteBps),
+      ("read_iops_device", io.throttleReadIOPS), ("write_iops_device", io.throttleWriteIOPS),
+    ]
+    for (name, rates) in throttles {
+      for rate in rates { out.append(("blkio.throttle.\(name)", "\(rate.major):\(rate.minor) \(rate.rate)")) }
+    }
+    return out
   }
 
   /// memory.memsw.limit_in_bytes (memory + swap) may never be below memory.limit_in_bytes, so the order of

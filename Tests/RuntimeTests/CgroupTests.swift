@@ -78,6 +78,49 @@ struct CgroupTests {
     #expect(result.stdout == "512\n50000\n")
   }
 
+  /// blkio throttles land in the v1 controller's per-device files, for the disk holding "/" (throttles
+  /// take whole disks, not partitions); a weight where no scheduler offers one is a clear error.
+  @Test func blkioThrottlesAreWrittenOnV1() throws {
+    guard let disk = Self.rootDisk() else { return }
+    let cgroup = CgroupV1(path: "\(Paths.cgroupParent)/blkio-\(UUID().uuidString.prefix(8))")
+    guard let blkio = cgroup.hierarchies["blkio"] else { return }
+    defer {
+      try? cgroup.destroy()
+      removeCgroupParents()
+    }
+    var limits = CgroupResources()
+    var io = BlockIO()
+    io.throttleReadBps = [.init(major: disk.major, minor: disk.minor, rate: 1 << 20)]
+    io.throttleWriteIOPS = [.init(major: disk.major, minor: disk.minor, rate: 100)]
+    limits.blockIO = io
+    try cgroup.create(for: limits)
+    try cgroup.set(limits)
+    let directory = "\(blkio)/\(cgroup.path)"
+    let read = try String(contentsOfFile: directory + "/blkio.throttle.read_bps_device", encoding: .utf8)
+    #expect(read == "\(disk.major):\(disk.minor) 1048576\n")
+    let write = try String(contentsOfFile: directory + "/blkio.throttle.write_iops_device", encoding: .utf8)
+    #expect(write == "\(disk.major):\(disk.minor) 100\n")
+    if !FileManager.default.fileExists(atPath: directory + "/blkio.weight")
+      && !FileManager.default.fileExists(atPath: directory + "/blkio.bfq.weight")
+    {
+      limits.blockIO = BlockIO(weight: 500)
+      #expect(throws: (any Error).self) { try cgroup.set(limits) }
+    }
+  }
+
+  /// The whole disk under "/", as (major, minor).
+  static func rootDisk() -> (major: Int64, minor: Int64)? {
+    var st = stat()
+    guard stat("/", &st) == 0 else { return nil }
+    let dev = UInt64(st.st_dev)  // glibc's gnu_dev_major/minor
+    let (major, minor) = (((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfff), (dev & 0xff) | ((dev >> 12) & ~0xff))
+    let device = "/sys/dev/block/\(major):\(minor)"
+    let disk = FileManager.default.fileExists(atPath: device + "/partition") ? device + "/.." : device
+    guard let text = try? String(contentsOfFile: disk + "/dev", encoding: .utf8) else { return nil }
+    let parts = text.split(whereSeparator: { $0 == ":" || $0 == "\n" }).compactMap { Int64($0) }
+    return parts.count == 2 ? (parts[0], parts[1]) : nil
+  }
+
   @Test func cgroupV2CreateJoinAndRemoveOnTheUnifiedHierarchy() throws {
     let root = "/sys/fs/cgroup/unified"
     guard FileManager.default.fileExists(atPath: root + "/cgroup.procs") else { return }
