@@ -100,6 +100,7 @@ let package = Package(
     // Shared by the test targets: real servers a test starts and stops.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
+    .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
     .testTarget(
       name: "RuntimeTests",
       dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem"],

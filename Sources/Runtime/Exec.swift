@@ -95,10 +95,13 @@ extension Runtime {
       guard options.args.isEmpty else {
         throw RuntimeError("exec: give the command in --process or after the id, not both")
       }
+      let bytes = try Files.read(file)
       do {
-        return try JSONDecoder().decode(Spec.Process.self, from: Data(try Files.read(file)))
-      } catch let error as DecodingError {
-        throw RuntimeError("--process \"\(file)\": not a valid process object: \(error)")
+        return try Spec.Process(json: try JSONValue(parsing: bytes), path: "")
+      } catch let error as SpecError {
+        throw RuntimeError("--process \"\(file)\": not a valid process object: \(error.field): \(error.reason)")
+      } catch {
+        throw RuntimeError("--process \"\(file)\": not valid JSON: \(error)")
       }
     }
     guard var process = base else { throw SpecError(field: "process", "required field is missing") }

@@ -1,6 +1,6 @@
-import FoundationEssentials
 import Glibc
 import LinuxSystem
+import OCISpec
 
 /// The state directory, `--root` (default /run/crun-fast): one directory per container holding
 /// state.json (written atomically) and, between create and start, exec.fifo. Every command that reads
@@ -57,13 +57,19 @@ public struct StateStore: Sendable {
     } catch let error as SystemError where error.errno == .ENOENT {
       throw RuntimeError("container \"\(id)\" does not exist")
     }
-    return try JSONDecoder().decode(ContainerState.self, from: Data(bytes))
+    do {
+      return try ContainerState(json: try JSONValue(parsing: bytes))
+    } catch let error as SpecError {
+      throw RuntimeError("\(path): \(error.field): \(error.reason)")
+    } catch {
+      throw RuntimeError("\(path): not valid JSON: \(error)")
+    }
   }
 
+  /// Writes state.json (see StateJSON.swift for why not JSONEncoder).
   public func save(_ state: ContainerState) throws {
-    let bytes = try JSONEncoder().encode(state)
     try Files.writeAtomically(
-      "\(directory(state.id))/state.json", Array(bytes), mode: 0o600, durable: false)
+      "\(directory(state.id))/state.json", state.json.encoded(), mode: 0o600, durable: false)
   }
 
   /// Removes the container's directory and everything in it.
