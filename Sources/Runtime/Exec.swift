@@ -74,7 +74,9 @@ extension Runtime {
         try ConsoleSocket.send(master: master, to: socket)
       }
       try child.waitExec()
-      if let pidFile = options.pidFile { try Files.writeAtomically(pidFile, Array("\(child.pid)".utf8)) }
+      if let pidFile = options.pidFile {
+        try Files.writeAtomically(pidFile, Array("\(child.pid)".utf8), durable: false)
+      }
     } catch {
       Glibc.kill(child.pid, SIGKILL)
       var status: Int32 = 0
