@@ -77,6 +77,11 @@ public struct JSONFields: Sendable {
     return UInt32(try value.unsigned(at: path(key), max: UInt64(UInt32.max)))
   }
 
+  public func uint16(ifPresent key: String) throws(SpecError) -> UInt16? {
+    guard let value = value(key) else { return nil }
+    return UInt16(try value.unsigned(at: path(key), max: UInt64(UInt16.max)))
+  }
+
   public func uint64(_ key: String) throws(SpecError) -> UInt64 {
     try required(key, "a number").unsigned(at: path(key), max: .max)
   }

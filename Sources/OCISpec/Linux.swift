@@ -65,6 +65,31 @@ extension Spec {
     public var memory: Memory?
     public var cpu: CPU?
     public var pids: Pids?
+    public var blockIO: BlockIO?
+  }
+
+  /// `linux.resources.blockIO`: blkio on cgroup v1, io on v2.
+  public struct BlockIO: Codable, Sendable, Equatable {
+    public var weight: UInt16?
+    public var leafWeight: UInt16?
+    public var weightDevice: [WeightDevice]?
+    public var throttleReadBpsDevice: [ThrottleDevice]?
+    public var throttleWriteBpsDevice: [ThrottleDevice]?
+    public var throttleReadIOPSDevice: [ThrottleDevice]?
+    public var throttleWriteIOPSDevice: [ThrottleDevice]?
+  }
+
+  public struct WeightDevice: Codable, Sendable, Equatable {
+    public var major: Int64
+    public var minor: Int64
+    public var weight: UInt16?
+    public var leafWeight: UInt16?
+  }
+
+  public struct ThrottleDevice: Codable, Sendable, Equatable {
+    public var major: Int64
+    public var minor: Int64
+    public var rate: UInt64
   }
 
   public struct DeviceRule: Codable, Sendable, Equatable {

@@ -48,6 +48,40 @@ extension Spec.Resources {
     memory = try f.nested(ifPresent: "memory", Spec.Memory.init(json:path:))
     cpu = try f.nested(ifPresent: "cpu", Spec.CPU.init(json:path:))
     pids = try f.nested(ifPresent: "pids", Spec.Pids.init(json:path:))
+    blockIO = try f.nested(ifPresent: "blockIO", Spec.BlockIO.init(json:path:))
+  }
+}
+
+extension Spec.BlockIO {
+  public init(json: JSONValue, path: String) throws(SpecError) {
+    let f = try JSONFields(json, path: path)
+    weight = try f.uint16(ifPresent: "weight")
+    leafWeight = try f.uint16(ifPresent: "leafWeight")
+    weightDevice = try f.array(ifPresent: "weightDevice", Spec.WeightDevice.init(json:path:))
+    throttleReadBpsDevice = try f.array(ifPresent: "throttleReadBpsDevice", Spec.ThrottleDevice.init(json:path:))
+    throttleWriteBpsDevice = try f.array(ifPresent: "throttleWriteBpsDevice", Spec.ThrottleDevice.init(json:path:))
+    throttleReadIOPSDevice = try f.array(ifPresent: "throttleReadIOPSDevice", Spec.ThrottleDevice.init(json:path:))
+    throttleWriteIOPSDevice = try f.array(
+      ifPresent: "throttleWriteIOPSDevice", Spec.ThrottleDevice.init(json:path:))
+  }
+}
+
+extension Spec.WeightDevice {
+  public init(json: JSONValue, path: String) throws(SpecError) {
+    let f = try JSONFields(json, path: path)
+    major = try f.int64("major")
+    minor = try f.int64("minor")
+    weight = try f.uint16(ifPresent: "weight")
+    leafWeight = try f.uint16(ifPresent: "leafWeight")
+  }
+}
+
+extension Spec.ThrottleDevice {
+  public init(json: JSONValue, path: String) throws(SpecError) {
+    let f = try JSONFields(json, path: path)
+    major = try f.int64("major")
+    minor = try f.int64("minor")
+    rate = try f.uint64("rate")
   }
 }
 

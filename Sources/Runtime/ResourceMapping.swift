@@ -19,6 +19,20 @@ extension CgroupResources {
     cpuPeriod = resources.cpu?.period
     cpusetCpus = resources.cpu?.cpus
     cpusetMems = resources.cpu?.mems
+    if let io = resources.blockIO {
+      var mapped = BlockIO(weight: io.weight, leafWeight: io.leafWeight)
+      mapped.weightDevices = (io.weightDevice ?? []).map {
+        .init(major: $0.major, minor: $0.minor, weight: $0.weight, leafWeight: $0.leafWeight)
+      }
+      func rates(_ devices: [Spec.ThrottleDevice]?) -> [BlockIO.DeviceRate] {
+        (devices ?? []).map { .init(major: $0.major, minor: $0.minor, rate: $0.rate) }
+      }
+      mapped.throttleReadBps = rates(io.throttleReadBpsDevice)
+      mapped.throttleWriteBps = rates(io.throttleWriteBpsDevice)
+      mapped.throttleReadIOPS = rates(io.throttleReadIOPSDevice)
+      mapped.throttleWriteIOPS = rates(io.throttleWriteIOPSDevice)
+      blockIO = mapped
+    }
     guard let rules = resources.devices, !rules.isEmpty else { return }
     func number(_ n: Int64?) -> String { n.map { $0 < 0 ? "*" : "\($0)" } ?? "*" }
     for rule in rules {

@@ -55,7 +55,13 @@ enum SpecFixtures {
           "memory": {"limit": -1, "reservation": 1048576, "swap": 9223372036854775807, "swappiness": 60,
                      "disableOOMKiller": false},
           "cpu": {"shares": 1024, "quota": -1, "period": 100000, "cpus": "0-3", "mems": "0"},
-          "pids": {"limit": -1}
+          "pids": {"limit": -1},
+          "blockIO": {"weight": 500, "leafWeight": 65535,
+                      "weightDevice": [{"major": 8, "minor": 0, "weight": 10, "leafWeight": 1000}],
+                      "throttleReadBpsDevice": [{"major": 8, "minor": 0, "rate": 18446744073709551615}],
+                      "throttleWriteBpsDevice": [{"major": 8, "minor": 0, "rate": 0}],
+                      "throttleReadIOPSDevice": [{"major": 8, "minor": 16, "rate": 1000}],
+                      "throttleWriteIOPSDevice": [{"major": 253, "minor": 1, "rate": 2000}]}
         },
         "rootfsPropagation": "rslave",
         "seccomp": {

@@ -108,6 +108,21 @@ struct CgroupTests {
     }
   }
 
+  /// config.json's blockIO throttles reach the container's blkio cgroup, as the container sees it.
+  @Test func blockIOFromTheConfigurationIsInTheContainersCgroup() throws {
+    guard let disk = Self.rootDisk() else { return }
+    let file = "/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device"
+    let c = try TestContainer("blkio", args: ["/bin/cat", file])
+    defer { c.cleanup() }
+    let json = #"{"throttleWriteBpsDevice": [{"major": \#(disk.major), "minor": \#(disk.minor), "rate": 2097152}]}"#
+    var resources = Spec.Resources()
+    resources.blockIO = try Spec.BlockIO(json: JSONValue(parsing: Array(json.utf8)), path: "linux.resources.blockIO")
+    c.spec.linux?.resources = resources
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout == "\(disk.major):\(disk.minor) 2097152\n")
+  }
+
   /// The whole disk under "/", as (major, minor).
   static func rootDisk() -> (major: Int64, minor: Int64)? {
     var st = stat()
