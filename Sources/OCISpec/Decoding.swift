@@ -1,5 +1,3 @@
-import FoundationEssentials
-
 extension Spec {
   /// Decodes and validates config.json. Errors are `SpecError`s that name the field at fault.
   ///
@@ -15,13 +13,5 @@ extension Spec {
     let spec = try Spec(json: json)
     try spec.validate()
     return spec
-  }
-
-  /// The configuration as pretty-printed JSON, the way `crun-fast spec` writes it.
-  public func encoded() -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    // Encoding plain structs of strings and numbers cannot fail.
-    return Array((try? encoder.encode(self)) ?? Data())
   }
 }

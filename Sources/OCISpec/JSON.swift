@@ -127,33 +127,72 @@ extension JSONValue {
   public func encoded() -> [UInt8] {
     var out: [UInt8] = []
     out.reserveCapacity(512)
-    write(to: &out)
+    write(to: &out, indent: nil)
     return out
   }
 
-  private func write(to out: inout [UInt8]) {
+  /// Indented JSON text, as JSONEncoder's `.prettyPrinted` writes it and `crun-fast state` has always
+  /// printed it (tests and scripts match `"pid" : 1`): two spaces a level, `" : "` between a name and its
+  /// value, an empty array or object as `[\n\n]`. Members stay in order; "/" is not escaped.
+  public func prettyEncoded() -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(1024)
+    write(to: &out, indent: 0)
+    return out
+  }
+
+  /// `indent` is the nesting level when pretty-printing, nil for compact text.
+  private func write(to out: inout [UInt8], indent: Int?) {
+    let inner = indent.map { $0 + 1 }
     switch self {
     case .null: out += "null".utf8
     case .bool(let value): out += (value ? "true" : "false").utf8
     case .number(let number): out += number.text.utf8
     case .string(let string): Self.write(string, to: &out)
     case .array(let items):
-      out.append(UInt8(ascii: "["))
+      Self.open(UInt8(ascii: "["), indent: indent, to: &out)
       for (i, item) in items.enumerated() {
-        if i > 0 { out.append(UInt8(ascii: ",")) }
-        item.write(to: &out)
+        Self.separate(first: i == 0, indent: inner, to: &out)
+        item.write(to: &out, indent: inner)
       }
-      out.append(UInt8(ascii: "]"))
+      Self.close(UInt8(ascii: "]"), indent: indent, to: &out)
     case .object(let object):
-      out.append(UInt8(ascii: "{"))
+      Self.open(UInt8(ascii: "{"), indent: indent, to: &out)
       for (i, member) in object.members.enumerated() {
-        if i > 0 { out.append(UInt8(ascii: ",")) }
+        Self.separate(first: i == 0, indent: inner, to: &out)
         Self.write(member.key, to: &out)
-        out.append(UInt8(ascii: ":"))
-        member.value.write(to: &out)
+        if indent == nil {
+          out.append(UInt8(ascii: ":"))
+        } else {
+          out += " : ".utf8
+        }
+        member.value.write(to: &out, indent: inner)
       }
-      out.append(UInt8(ascii: "}"))
+      Self.close(UInt8(ascii: "}"), indent: indent, to: &out)
     }
+  }
+
+  /// A bracket, and when pretty-printing the line break JSONEncoder puts after it even with nothing inside.
+  private static func open(_ bracket: UInt8, indent: Int?, to out: inout [UInt8]) {
+    out.append(bracket)
+    if indent != nil { out.append(UInt8(ascii: "\n")) }
+  }
+
+  /// Before each element: a comma after the first, and when pretty-printing a new line indented one level in.
+  private static func separate(first: Bool, indent: Int?, to out: inout [UInt8]) {
+    if !first {
+      out.append(UInt8(ascii: ","))
+      if indent != nil { out.append(UInt8(ascii: "\n")) }
+    }
+    if let indent { out += repeatElement(UInt8(ascii: " "), count: 2 * indent) }
+  }
+
+  private static func close(_ bracket: UInt8, indent: Int?, to out: inout [UInt8]) {
+    if let indent {
+      out.append(UInt8(ascii: "\n"))
+      out += repeatElement(UInt8(ascii: " "), count: 2 * indent)
+    }
+    out.append(bracket)
   }
 
   /// A string literal: quote, backslash and control characters escaped, everything else as UTF-8. Runs

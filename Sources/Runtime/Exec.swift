@@ -1,6 +1,5 @@
 import CContainerInit
 import Cgroups
-import FoundationEssentials
 import Glibc
 import LinuxSystem
 import OCISpec
