@@ -62,10 +62,11 @@ let package = Package(
       ],
       swiftSettings: strict,
       // Static Swift runtime: `lazyfs mount` starts two processes (the command and its daemon), and binding
-      // libswiftCore and friends at load time costs several ms of each.
+      // libswiftCore and friends at load time costs several ms of each. Not a static executable: `--remote`
+      // loads libcurl with dlopen, and a statically linked glibc cannot host a shared library safely.
       linkerSettings: [
         .unsafeFlags([
-          "-static-executable", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld", "-Xlinker", "-z",
+          "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld", "-Xlinker", "-z",
           "-Xlinker", "pack-relative-relocs",
         ])
       ]),

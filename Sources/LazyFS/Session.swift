@@ -11,13 +11,17 @@ import Synchronization
 /// (the kernel checks modes and ACLs itself, so there is no `access` to implement), `fsname` and `subtype`
 /// (so `/proc/mounts` says what is mounted: `lazyfs:<digest prefix> … fuse.lazyfs`), and `auto_unmount`:
 /// libfuse mounts through fusermount3, which stays behind watching the daemon and unmounts if it dies, so
-/// a crashed or killed daemon never leaves a mount whose every access fails with ENOTCONN.
+/// a crashed or killed daemon never leaves a mount whose every access fails with ENOTCONN. As root, the
+/// mount is made directly and a watcher of our own does fusermount3's part (`DirectMount`).
 public final class FuseSession {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
   private let allowOther: Bool
   private let readaheadKilobytes: Int
   private var mounted = false
+  /// Mounted by `DirectMount` (root) rather than libfuse and fusermount3.
+  private var direct = false
+  private var mountedDevice: String?
 
   public init(filesystem: ImageFilesystem, allowOther: Bool, readaheadKilobytes: Int = 1024) throws {
     self.filesystem = filesystem
@@ -39,14 +43,32 @@ public final class FuseSession {
   }
 
   deinit {
-    if mounted { fuse_session_unmount(session) }
+    if mounted && !direct { fuse_session_unmount(session) }
     fuse_session_destroy(session)
   }
 
   /// Mounts; from here on the kernel sends requests, which `run` serves. Call it before anything starts a
-  /// thread: with auto_unmount, libfuse forks to run fusermount3, and a fork is only safe single-threaded.
+  /// thread: it forks the watcher (root) or fusermount3 (libfuse's auto_unmount), and a fork is only safe
+  /// single-threaded.
   public func mount() throws {
     let mountpoint = filesystem.mountpoint
+    if geteuid() == 0 {
+      let source = "lazyfs:\(filesystem.digest.hex.prefix(12))"
+      let fd = try DirectMount.mount(mountpoint, source: source, allowOther: allowOther, setuid: !allowOther)
+      guard fuse_session_mount(session, "/dev/fd/\(fd)") == 0 else {
+        umount2(mountpoint, Int32(MNT_DETACH))
+        close(fd)
+        throw MountError("mounting on \(mountpoint): \(libfuseLog.last ?? "fuse_session_mount(/dev/fd) failed")")
+      }
+      (mounted, direct) = (true, true)
+      guard let device = MountTable.lazyfsDevice(at: mountpoint) else {
+        throw MountError("mounted on \(mountpoint), but the mount is not in /proc/self/mountinfo")
+      }
+      mountedDevice = device
+      let watcher = try DirectMount.startWatcher(mountpoint, device: device)
+      filesystem.unmountHelper.withLock { $0 = watcher }
+      return
+    }
     guard fuse_session_mount(session, mountpoint) == 0 else {
       throw MountError("mounting on \(mountpoint): \(libfuseLog.last ?? "fuse_session_mount failed")")
     }
@@ -62,7 +84,7 @@ public final class FuseSession {
     guard fuse_set_signal_handlers(session) == 0 else { throw MountError("fuse_set_signal_handlers failed") }
     defer { fuse_remove_signal_handlers(session) }
     let mountpoint = filesystem.mountpoint
-    let allowSetuid = geteuid() == 0 && !allowOther
+    let allowSetuid = geteuid() == 0 && !allowOther && !direct
     let readahead = readaheadKilobytes
     DispatchQueue.global().async {
       guard Self.waitUntilServing(mountpoint) else { return }
@@ -80,7 +102,14 @@ public final class FuseSession {
     if rc < 0 { logger.error("the FUSE session ended with \(Errno(-rc))") }
     if rc > 0 { logger.info("signal \(rc): unmounting \(mountpoint)") }
     if mounted {
-      fuse_session_unmount(session)
+      if direct {
+        // Unmounted from outside already, unless a signal ended the loop; never someone else's new mount.
+        if let device = MountTable.lazyfsDevice(at: mountpoint), device == mountedDevice {
+          if umount2(mountpoint, 0) != 0 { umount2(mountpoint, Int32(MNT_DETACH)) }
+        }
+      } else {
+        fuse_session_unmount(session)
+      }
       mounted = false
     }
     logger.info("unmounted \(mountpoint)")

@@ -74,7 +74,8 @@ extension TestContainer {
     return pids.compactMap { pid in
       guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
       let line = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-      return line.contains(root + "/") ? "\(pid): \(line)" : nil
+      let comm = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?\n"
+      return line.contains(root + "/") ? "\(pid) (\(comm.dropLast())): \(line)" : nil
     }
   }
 }
@@ -179,8 +180,8 @@ struct LazyRootTests {
       #expect(create.status == 0, "\(create)")
     }
     #expect(first.imageMounts.count == 1, "one mount of the image: \(first.rootMounts)")
-    let daemons = first.processesOnRoot.filter { $0.contains("lazyfs mount") }
-    #expect(daemons.count == 1, "one daemon (and fusermount3 watching it): \(first.processesOnRoot)")
+    let daemons = first.processesOnRoot.filter { $0.contains("(lazyfs): ") }
+    #expect(daemons.count == 1, "one daemon (and its unmount watcher): \(first.processesOnRoot)")
     for c in all { #expect(c.stateMounts == [c.stateDirectory + "/rootfs"], "\(c.stateMounts)") }
     for c in all.dropLast() {
       #expect(c.crunFast("delete", c.id).status == 0)

@@ -1,0 +1,93 @@
+import CFuse
+import Glibc
+import LinuxSystem
+
+/// Mounting as root without fusermount3. libfuse's `auto_unmount` runs fusermount3 (an exec, ~4 ms of
+/// every mount) and then needs a remount to allow setuid programs and devices. Root can instead call
+/// mount(2) on a /dev/fuse descriptor it opened, with the final flags at once, hand libfuse the
+/// descriptor (`/dev/fd/N`), and fork its own watcher: a process that waits for the daemon to die (the
+/// end of a pipe only the daemon holds) and then detaches the mount, as fusermount3 would, so a killed
+/// daemon still leaves no mount whose every access fails with ENOTCONN.
+enum DirectMount {
+  /// Mounts a FUSE file system at `mountpoint` and returns the /dev/fuse descriptor serving it.
+  static func mount(_ mountpoint: String, source: String, allowOther: Bool, setuid: Bool) throws -> Int32 {
+    let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
+    guard fd >= 0 else { throw SystemError("open", path: "/dev/fuse") }
+    var st = stat()
+    guard stat(mountpoint, &st) == 0 else {
+      let error = SystemError("stat", path: mountpoint)
+      close(fd)
+      throw error
+    }
+    var data = "fd=\(fd),rootmode=\(String(st.st_mode & S_IFMT, radix: 8)),user_id=0,group_id=0,default_permissions"
+    if allowOther { data += ",allow_other" }
+    var flags = UInt(MS_RDONLY)
+    if !setuid { flags |= UInt(MS_NOSUID | MS_NODEV) }
+    guard Glibc.mount(source, mountpoint, "fuse.lazyfs", flags, data) == 0 else {
+      let error = SystemError("mount(fuse.lazyfs)", path: mountpoint)
+      close(fd)
+      throw error
+    }
+    return fd
+  }
+
+  /// Forks the watcher for the mount at `mountpoint` whose device is `device` (`major:minor`, as in
+  /// mountinfo); returns its pid. Call while the process is single-threaded.
+  static func startWatcher(_ mountpoint: String, device: String) throws -> pid_t {
+    var ends: [Int32] = [-1, -1]
+    guard pipe(&ends) == 0 else { throw SystemError("pipe") }
+    for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+    let pid = fork()
+    if pid < 0 {
+      let error = SystemError("fork")
+      close(ends[0])
+      close(ends[1])
+      throw error
+    }
+    if pid == 0 { watch(readEnd: ends[0], mountpoint: mountpoint, device: device) }
+    close(ends[0])
+    // The write end stays open, unseen, for the daemon's lifetime: the kernel closes it when it dies.
+    _ = ends[1]
+    return pid
+  }
+
+  private static func watch(readEnd: Int32, mountpoint: String, device: String) -> Never {
+    // Nothing of the daemon's may stay open here: not /dev/fuse (the connection would outlive the
+    // daemon), not the pipe the `lazyfs mount` command waits on, not the pipe's write end.
+    _ = dup2(readEnd, 3)
+    let null = open("/dev/null", O_RDWR)
+    for fd: Int32 in 0...2 { _ = dup2(null, fd) }
+    for name in (try? Files.list("/proc/self/fd")) ?? [] {
+      if let fd = Int32(name), fd > 3 { close(fd) }
+    }
+    if let comm = try? FileDescriptor.open("/proc/self/comm", O_WRONLY) {
+      try? comm.write(Array("lazyfs-unmount".utf8))
+      comm.close()
+    }
+    for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { Glibc.signal(signal, SIG_IGN) }
+    var byte: UInt8 = 0
+    while read(3, &byte, 1) < 0 && errno == EINTR {}
+    // The daemon is gone. Detach the mount if it is still this one: an unmount that came first, or a
+    // new mount on the same path (another device number), is left alone.
+    if MountTable.lazyfsDevice(at: mountpoint) == device { umount2(mountpoint, Int32(MNT_DETACH)) }
+    _exit(0)
+  }
+}
+
+extension MountTable {
+  /// The device number (`major:minor`) of the topmost lazyfs mount at `path`, from mountinfo, which
+  /// unlike stat(2) sends the file system no request (its daemon may be dead or not serving yet).
+  static func lazyfsDevice(at path: String) -> String? {
+    guard let bytes = try? Files.read("/proc/self/mountinfo") else { return nil }
+    var found: String?
+    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
+      // "623 30 0:58 / /mnt rw,relatime - fuse.lazyfs lazyfs:134b767b7ae8 ro,user_id=0,…"
+      let f = line.split(separator: " ")
+      guard let dash = f.firstIndex(of: "-"), dash >= 5, f.count > dash + 1, f[dash + 1] == "fuse.lazyfs",
+        unescape(f[4]) == path
+      else { continue }
+      found = String(f[2])
+    }
+    return found
+  }
+}
