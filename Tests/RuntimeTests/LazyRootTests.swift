@@ -46,14 +46,7 @@ extension TestContainer {
   var stateDirectory: String { "\(root)/\(id)" }
 
   /// Mount points under the container's state directory, from this process's mountinfo.
-  var stateMounts: [String] {
-    let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
-    return table.split(separator: "\n").compactMap { line in
-      let fields = line.split(separator: " ")
-      guard fields.count > 4, fields[4].hasPrefix(stateDirectory + "/") else { return nil }
-      return String(fields[4])
-    }
-  }
+  var stateMounts: [String] { rootMounts.filter { $0.hasPrefix(stateDirectory + "/") } }
 
   /// Mount points under the container's state root: its overlay and the shared image mounts.
   var rootMounts: [String] {
