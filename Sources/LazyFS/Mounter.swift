@@ -13,6 +13,10 @@ public struct MountRequest: Sendable {
   public var image: String
   public var mountpoint: String
   public var allowOther: Bool
+  /// Setuid programs and device nodes work even with `allowOther` (root only): for a mount point that
+  /// other users cannot reach anyway, such as a container runtime's image mounts under a root-only
+  /// directory.
+  public var setuid = false
   public var cacheCapacity: Int
   /// The mount's readahead (root only); 0 keeps the kernel's default of 128 KiB.
   public var readaheadKilobytes: Int
@@ -84,7 +88,8 @@ public enum Mounter {
       index: index, digest: digest, source: source, mountpoint: mountpoint,
       cacheCapacity: request.cacheCapacity, logger: logger)
     let session = try FuseSession(
-      filesystem: filesystem, allowOther: request.allowOther, readaheadKilobytes: request.readaheadKilobytes)
+      filesystem: filesystem, allowOther: request.allowOther, setuid: request.setuid,
+      readaheadKilobytes: request.readaheadKilobytes)
     try session.mount()
     (source as? OpeningChunkSource)?.start()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")

@@ -17,15 +17,19 @@ public final class FuseSession {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
   private let allowOther: Bool
+  private let setuid: Bool
   private let readaheadKilobytes: Int
   private var mounted = false
   /// Mounted by `DirectMount` (root) rather than libfuse and fusermount3.
   private var direct = false
   private var mountedDevice: String?
 
-  public init(filesystem: ImageFilesystem, allowOther: Bool, readaheadKilobytes: Int = 1024) throws {
+  public init(filesystem: ImageFilesystem, allowOther: Bool, setuid: Bool = false, readaheadKilobytes: Int = 1024)
+    throws
+  {
     self.filesystem = filesystem
     self.allowOther = allowOther
+    self.setuid = setuid
     self.readaheadKilobytes = readaheadKilobytes
     var options = "ro,default_permissions,fsname=lazyfs:\(filesystem.digest.hex.prefix(12)),subtype=lazyfs,auto_unmount"
     if allowOther { options += ",allow_other" }
@@ -54,7 +58,7 @@ public final class FuseSession {
     let mountpoint = filesystem.mountpoint
     if geteuid() == 0 {
       let source = "lazyfs:\(filesystem.digest.hex.prefix(12))"
-      let fd = try DirectMount.mount(mountpoint, source: source, allowOther: allowOther, setuid: !allowOther)
+      let fd = try DirectMount.mount(mountpoint, source: source, allowOther: allowOther, setuid: !allowOther || setuid)
       guard fuse_session_mount(session, "/dev/fd/\(fd)") == 0 else {
         umount2(mountpoint, Int32(MNT_DETACH))
         close(fd)

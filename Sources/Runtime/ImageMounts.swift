@@ -25,6 +25,9 @@ struct ImageMounts {
   func acquire(_ image: LazyRoot, digest: String, for id: String) throws -> String {
     let base = "\(directory)/\(digest)"
     try Files.makeDirectories(base + "/users")
+    // Only root may enter: the image mounts keep setuid programs and device nodes working for the
+    // containers (`lazyfs mount --setuid`), which other users must not reach through here.
+    guard chmod(directory, 0o700) == 0 else { throw SystemError("chmod", path: directory) }
     guard let lock = try FileLock.acquire(base + "/lock", exclusive: true) else { return "" }
     defer { lock.unlock() }
     let mnt = mountPoint(digest)

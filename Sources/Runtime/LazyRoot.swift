@@ -105,7 +105,7 @@ public struct LazyRoot: Sendable, Equatable {
   func mountImage(digest: String, at mountPoint: String) throws {
     let mounted = try HostCommand(
       path: try Self.binary(),
-      arguments: ["lazyfs", "mount", "--store", store, "--allow-other", "--", digest, mountPoint]
+      arguments: ["lazyfs", "mount", "--store", store, "--allow-other", "--setuid", "--", digest, mountPoint]
     ).run()
     guard mounted.succeeded else {
       var reason = mounted.lastLine ?? mounted.describe(timeout: nil)

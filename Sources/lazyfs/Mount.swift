@@ -16,6 +16,8 @@ struct Mount: ParsableCommand {
   @Flag(help: "Serve in this process, attached, logging to stderr.") var foreground = false
   @Flag(help: "Let users other than the mounting one in (non-root: needs user_allow_other in /etc/fuse.conf).")
   var allowOther = false
+  @Flag(help: "With --allow-other, keep setuid programs and devices working (root; for unreachable mount points).")
+  var setuid = false
   @Option(help: "Where the daemon writes its log (default: nowhere).") var logFile: String?
   @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = 64
   @Option(
@@ -45,6 +47,7 @@ struct Mount: ParsableCommand {
         store: storeOptions.path, image: image, mountpoint: mountpoint, allowOther: allowOther,
         cacheCapacity: cacheMib << 20, readaheadKilobytes: readaheadKb)
       request.remote = remote
+      request.setuid = setuid
       request.remoteCache = cache
       request.remoteCacheMaxBytes = cacheMaxBytes
       if foreground { return try serve(request, readiness: Readiness.fromEnvironment()) }
@@ -55,6 +58,7 @@ struct Mount: ParsableCommand {
         "--readahead-kb", "\(readaheadKb)",
       ]
       if allowOther { arguments.append("--allow-other") }
+      if setuid { arguments.append("--setuid") }
       if let remote { arguments += ["--remote", remote, "--cache", absolute(cache), "--cache-max", cacheMax] }
       arguments += [reference, absoluteMountpoint]
       var forked = request

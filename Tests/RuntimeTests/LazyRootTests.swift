@@ -173,6 +173,13 @@ struct LazyRootTests {
       #expect(create.status == 0, "\(create)")
     }
     #expect(first.imageMounts.count == 1, "one mount of the image: \(first.rootMounts)")
+    // Setuid programs in the image work in its containers, and only root can reach the shared mount.
+    let table = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+    let options = table.split(separator: "\n").map { $0.split(separator: " ") }
+      .first { $0.count > 5 && first.imageMounts.contains(String($0[4])) }.map { String($0[5]) }
+    #expect(options.map { !$0.contains("nosuid") && !$0.contains("nodev") } == true, "\(options ?? "none")")
+    var st = stat()
+    #expect(stat(first.root + "/@images", &st) == 0 && st.st_mode & 0o777 == 0o700)
     let daemons = first.processesOnRoot.filter { $0.contains("(lazyfs): ") }
     #expect(daemons.count == 1, "one daemon (and its unmount watcher): \(first.processesOnRoot)")
     for c in all { #expect(c.stateMounts == [c.stateDirectory + "/rootfs"], "\(c.stateMounts)") }
