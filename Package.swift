@@ -100,7 +100,7 @@ let package = Package(
       ]),
 
     // Shared by the test targets: real servers a test starts and stops.
-    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
+    .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
     .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
     .testTarget(
@@ -120,7 +120,9 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "ImageImportTests",
-      dependencies: ["ImageImport", "ImageExport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem"],
+      dependencies: [
+        "ImageImport", "ImageExport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem", "TestSupport",
+      ],
       swiftSettings: strict),
   ]
 )

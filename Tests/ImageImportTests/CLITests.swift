@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The `lazyfs` verbs around import: names, listing, inspection, and the errors a user meets first.

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// Every archive in the `hostile` fixture is refused with one clear line naming the entry and the reason,

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// Import then export gives back the source exactly: content, every metadata field, xattrs, hardlinks.

@@ -1,5 +1,6 @@
 import Foundation
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// Dedup across images, crash safety and garbage collection, through the CLI.

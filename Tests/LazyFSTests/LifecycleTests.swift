@@ -3,6 +3,7 @@ import Glibc
 import LazyFS
 import LinuxSystem
 import Synchronization
+import TestSupport
 import Testing
 
 /// Mounting, unmounting and dying: no way of ending a mount may leave one behind.

@@ -1,5 +1,6 @@
 import Glibc
 import LazyFS
+import TestSupport
 import Testing
 
 /// A mount shows exactly what `lazyfs export` writes: every path, its metadata to the nanosecond, its

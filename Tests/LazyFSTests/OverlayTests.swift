@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// The use lazyfs is for: the read-only lower layer of a container's overlay root.

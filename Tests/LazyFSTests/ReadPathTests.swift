@@ -5,6 +5,7 @@ import Glibc
 import ImageIndex
 import LinuxSystem
 import Synchronization
+import TestSupport
 import Testing
 
 /// The read path: page cache reuse, concurrent random reads, and what a damaged chunk does.

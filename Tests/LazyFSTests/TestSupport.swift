@@ -6,51 +6,8 @@ import ImageIndex
 import LazyFS
 import LinuxSystem
 import Synchronization
+import TestSupport
 import Testing
-
-/// Where the fixtures are (`make fixtures` builds them), and whether one is there.
-enum Fixture {
-  static let root = ProcessInfo.processInfo.environment["LAZYFS_FIXTURES"] ?? "/var/cache/lazyfs-fixtures"
-  static func path(_ relative: String) -> String { "\(root)/\(relative)" }
-  static func available(_ name: String) -> Bool { Files.exists("\(root)/\(name)/.done") }
-}
-
-/// The `lazyfs` binary under test: `$LAZYFS_BIN/lazyfs` (set by `make test`), else the release build.
-let lazyfsBinary: String = {
-  let env = ProcessInfo.processInfo.environment
-  let dir = env["LAZYFS_BIN"] ?? FileManager.default.currentDirectoryPath + "/.build/release"
-  return dir + "/lazyfs"
-}()
-
-struct RunResult {
-  var status: Int32
-  var stdout: String
-  var stderr: String
-  var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
-}
-
-/// Runs a program to completion, capturing its output.
-@discardableResult
-func run(_ program: String, _ arguments: [String]) throws -> RunResult {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: program)
-  p.arguments = arguments
-  let out = Pipe()
-  let err = Pipe()
-  p.standardOutput = out
-  p.standardError = err
-  try p.run()
-  // Read both pipes while the process runs, so neither fills up.
-  nonisolated(unsafe) var errData = Data()
-  let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-  reader.start()
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  while !reader.isFinished { usleep(1000) }
-  return RunResult(
-    status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-    stderr: String(decoding: errData, as: UTF8.self))
-}
 
 /// `lazyfs ARGS`, expecting success; records the error output otherwise.
 @discardableResult
