@@ -99,8 +99,9 @@ let package = Package(
         ])
       ]),
 
-    // Shared by the test targets: real servers a test starts and stops.
-    .target(name: "TestSupport", dependencies: ["LinuxSystem"], path: "Tests/TestSupport", swiftSettings: strict),
+    // Shared by the test targets: fixtures, a process runner, tree snapshots, and real servers to start and stop.
+    .target(
+      name: "TestSupport", dependencies: ["Codecs", "LinuxSystem"], path: "Tests/TestSupport", swiftSettings: strict),
     .testTarget(name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict),
     .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
     .testTarget(
@@ -108,8 +109,12 @@ let package = Package(
       dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem"],
       swiftSettings: strict),
     .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem"], swiftSettings: strict),
-    .testTarget(name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs", "LinuxSystem"], swiftSettings: strict),
-    .testTarget(name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(
+      name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs", "LinuxSystem", "TestSupport"],
+      swiftSettings: strict),
+    .testTarget(
+      name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs", "LinuxSystem", "TestSupport"],
+      swiftSettings: strict),
     .testTarget(
       name: "LazyFSTests",
       dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem", "TestSupport"],

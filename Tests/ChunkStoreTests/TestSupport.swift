@@ -2,6 +2,7 @@ import ChunkStore
 import Codecs
 import Glibc
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// A fresh directory under /tmp, removed by `remove()`.
@@ -34,20 +35,6 @@ struct TestStore {
 
   /// The same store opened again, as another process would see it (no cached fds or blocks).
   func reopened() throws -> ChunkStore { try ChunkStore(root: root) }
-}
-
-/// SplitMix64: a fixed, seedable generator, so that "random" test data is the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
 }
 
 /// `count` incompressible bytes, the same for the same seed.

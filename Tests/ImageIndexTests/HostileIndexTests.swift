@@ -2,6 +2,7 @@ import Codecs
 import Glibc
 import ImageIndex
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// Opening an index from a file, and refusing damaged or foreign bytes with an error rather than a crash.

@@ -1,5 +1,6 @@
 import Codecs
 import ImageIndex
+import TestSupport
 import Testing
 
 /// Building: the same tree always gives the same bytes, whatever order it was assembled in, and a large tree
@@ -100,18 +101,4 @@ func copy(_ node: TreeNode) -> TreeNode {
   made.symlinkTarget = node.symlinkTarget
   made.xattrs = node.xattrs
   return made
-}
-
-/// SplitMix64: a fixed, seedable generator, so that shuffles are the same on every run.
-struct SplitMix64: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed }
-
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
 }

@@ -32,7 +32,7 @@ struct LifecycleTests {
     }
     unmount.start()
     onThreads(8) { thread in
-      var random = SplitMix(state: UInt64(thread + 1))
+      var random = SplitMix64(seed: UInt64(thread + 1))
       while !stop.load(ordering: .relaxed) {
         let offset = Int64.random(in: 0..<Int64(want.count), using: &random)
         // After the detach the path no longer leads into the mount: the open fails, which is fine.

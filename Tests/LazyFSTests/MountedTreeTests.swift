@@ -23,9 +23,9 @@ struct MountedTreeTests {
   }
 
   private func compare(_ image: PreparedImage) throws {
-    let want = try TreeSnapshot(image.export)
+    let want = try TreeSnapshot(image.export, inodes: true)
     try withMount(image) { mountpoint in
-      let got = try TreeSnapshot(mountpoint)
+      let got = try TreeSnapshot(mountpoint, inodes: true)
       let differences = got.differences(from: want)
       #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
       #expect(got.entries.count == want.entries.count)

@@ -46,7 +46,7 @@ struct ReadPathTests {
       let failures = Mutex<[String]>([])
       let reads = Atomic<Int>(0)
       onThreads(16) { thread in
-        var random = SplitMix(state: UInt64(thread) &* 7919)
+        var random = SplitMix64(seed: UInt64(thread) &* 7919)
         for _ in 0..<300 {
           let file = files.randomElement(using: &random)!
           let offset = Int64.random(in: 0..<file.size, using: &random)

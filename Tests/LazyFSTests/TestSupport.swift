@@ -129,13 +129,6 @@ func waitUntil(seconds: Double, _ condition: () -> Bool) -> Bool {
 
 func statistics(_ mountpoint: String) throws -> MountStatistics { try MountStatistics.read(mountpoint: mountpoint) }
 
-/// SHA-256 of a file's bytes, read with `read(2)`: an error (EIO) is thrown, never papered over.
-func contentHash(_ path: String) throws -> String {
-  let digesting = DigestingStream(try FileStream(path: path))
-  try digesting.drain()
-  return digesting.finalize().hex
-}
-
 /// Reads `count` bytes at `offset` of an open file; the errno is thrown as a `SystemError`.
 func pread(_ fd: Int32, _ offset: Int64, _ count: Int) throws -> [UInt8] {
   var buffer = [UInt8](repeating: 0, count: count)
@@ -143,86 +136,6 @@ func pread(_ fd: Int32, _ offset: Int64, _ count: Int) throws -> [UInt8] {
     try FileDescriptor(raw: fd).pread(into: b, at: offset)
   }
   return Array(buffer[0..<n])
-}
-
-/// Everything about a tree a mount must show as the export does: per path, what `lstat` says (type and
-/// mode bits, owner, size, link count, device number, mtime to the nanosecond), the symlink target, the
-/// xattrs, the content hash, and which paths share an inode. Paths come from readdir, so comparing the
-/// path sets compares listings without regard to order.
-struct TreeSnapshot {
-  struct Entry: Equatable, CustomStringConvertible {
-    var mode: UInt32
-    var uid: UInt32
-    var gid: UInt32
-    var size: Int64
-    var nlink: UInt
-    var rdev: UInt64
-    var mtime: String
-    var target: String
-    var xattrs: [String: [UInt8]]
-    var content: String
-    /// The first path (sorted) with the same inode number: equal partitions mean equal hardlink groups.
-    var inodeGroup: String
-
-    var description: String {
-      "mode \(String(mode, radix: 8)) \(uid):\(gid) size \(size) nlink \(nlink) rdev \(rdev) mtime \(mtime) "
-        + "-> \(target) xattrs \(xattrs.keys.sorted()) content \(content.prefix(12)) group \(inodeGroup)"
-    }
-  }
-
-  var entries: [String: Entry] = [:]
-
-  init(_ root: String) throws {
-    var paths: [String] = []
-    try Self.walk(root, "", &paths)
-    paths.sort()
-    var groups: [UInt: String] = [:]
-    for rel in paths {
-      let full = rel.isEmpty ? root : "\(root)/\(rel)"
-      var st = stat()
-      guard lstat(full, &st) == 0 else { throw SystemError("lstat", path: full) }
-      let type = st.st_mode & S_IFMT
-      if groups[st.st_ino] == nil { groups[st.st_ino] = rel }
-      var target = ""
-      if type == S_IFLNK {
-        var buf = [CChar](repeating: 0, count: 4097)
-        let n = readlink(full, &buf, 4096)
-        target = String(decoding: buf[0..<max(0, n)].map { UInt8(bitPattern: $0) }, as: UTF8.self)
-      }
-      var xattrs: [String: [UInt8]] = [:]
-      for (name, value) in try ExtendedAttributes.list(full) { xattrs[name] = value }
-      entries[rel.isEmpty ? "." : rel] = Entry(
-        mode: st.st_mode, uid: st.st_uid, gid: st.st_gid,
-        size: type == S_IFREG || type == S_IFLNK ? Int64(st.st_size) : 0, nlink: st.st_nlink,
-        rdev: type == S_IFCHR || type == S_IFBLK ? UInt64(st.st_rdev) : 0,
-        mtime: "\(st.st_mtim.tv_sec).\(st.st_mtim.tv_nsec)", target: target, xattrs: xattrs,
-        content: type == S_IFREG ? try contentHash(full) : "", inodeGroup: groups[st.st_ino]!)
-    }
-  }
-
-  private static func walk(_ root: String, _ rel: String, _ paths: inout [String]) throws {
-    paths.append(rel)
-    let full = rel.isEmpty ? root : "\(root)/\(rel)"
-    var st = stat()
-    guard lstat(full, &st) == 0 else { throw SystemError("lstat", path: full) }
-    guard st.st_mode & S_IFMT == S_IFDIR else { return }
-    for name in try Files.list(full) { try walk(root, rel.isEmpty ? name : "\(rel)/\(name)", &paths) }
-  }
-
-  /// The differences from `other`, one line each (at most `limit`), for a readable failure.
-  func differences(from other: TreeSnapshot, limit: Int = 20) -> [String] {
-    var out: [String] = []
-    for path in Set(entries.keys).union(other.entries.keys).sorted() {
-      switch (entries[path], other.entries[path]) {
-      case (let a?, let b?) where a != b: out.append("\(path):\n    got  \(a)\n    want \(b)")
-      case (nil, _?): out.append("\(path): missing")
-      case (_?, nil): out.append("\(path): unexpected")
-      default: break
-      }
-      if out.count >= limit { break }
-    }
-    return out
-  }
 }
 
 /// The regular files under `root` (relative paths) with their sizes.
@@ -253,18 +166,6 @@ func onThreads(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
     }.start()
   }
   group.wait()
-}
-
-/// A small deterministic generator (SplitMix64), so a failing random read can be replayed.
-struct SplitMix: RandomNumberGenerator {
-  var state: UInt64
-  mutating func next() -> UInt64 {
-    state &+= 0x9e37_79b9_7f4a_7c15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-    z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-    return z ^ (z >> 31)
-  }
 }
 
 /// Mounts an overlay with `lower` as its read-only layer and fresh upper and work directories in `dir`,
