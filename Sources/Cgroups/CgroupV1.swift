@@ -126,24 +126,11 @@ public struct CgroupV1: Cgroup {
 
   /// Controller (or `name=…`) → mount point for every v1 hierarchy.
   public static func mountedHierarchies() -> [String: String] {
-    guard let bytes = try? Files.read("/proc/self/mountinfo") else { return [:] }
-    return parseHierarchies(bytes)
-  }
-
-  /// The hierarchies in mountinfo text, parsed as bytes: this runs on every container start, and
-  /// splitting Strings cost ~0.2 ms of it.
-  static func parseHierarchies(_ bytes: [UInt8]) -> [String: String] {
     var out: [String: String] = [:]
-    for line in bytes.split(separator: UInt8(ascii: "\n")) {
-      // "36 31 0:33 / /sys/fs/cgroup/devices rw,relatime - cgroup cgroup rw,devices"
-      let words = line.split(separator: UInt8(ascii: " "))
-      guard let dash = words.firstIndex(where: { $0.elementsEqual([UInt8(ascii: "-")]) }), dash >= 5,
-        words.count >= dash + 4, words[dash + 1].elementsEqual("cgroup".utf8)
-      else { continue }
-      let mountPoint = String(decoding: words[4], as: UTF8.self)
-      for option in words[dash + 3].split(separator: UInt8(ascii: ",")) {
-        let name = String(decoding: option, as: UTF8.self)
-        if controllers.contains(name) || name.hasPrefix("name=") { out[name] = mountPoint }
+    for mount in MountInfo.entries() where mount.type == "cgroup" {
+      for option in mount.superOptions.split(separator: ",") {
+        let name = String(option)
+        if controllers.contains(name) || name.hasPrefix("name=") { out[name] = mount.mountPoint }
       }
     }
     return out

@@ -78,16 +78,6 @@ extension MountTable {
   /// The device number (`major:minor`) of the topmost lazyfs mount at `path`, from mountinfo, which
   /// unlike stat(2) sends the file system no request (its daemon may be dead or not serving yet).
   static func lazyfsDevice(at path: String) -> String? {
-    guard let bytes = try? Files.read("/proc/self/mountinfo") else { return nil }
-    var found: String?
-    for line in String(decoding: bytes, as: UTF8.self).split(separator: "\n") {
-      // "623 30 0:58 / /mnt rw,relatime - fuse.lazyfs lazyfs:134b767b7ae8 ro,user_id=0,…"
-      let f = line.split(separator: " ")
-      guard let dash = f.firstIndex(of: "-"), dash >= 5, f.count > dash + 1, f[dash + 1] == "fuse.lazyfs",
-        unescape(f[4]) == path
-      else { continue }
-      found = String(f[2])
-    }
-    return found
+    MountInfo.entries().last { $0.mountPoint == path && $0.type == "fuse.lazyfs" }?.device
   }
 }

@@ -127,7 +127,7 @@ extension Mounter {
   }
 }
 
-/// The mounts this process sees, from /proc/self/mounts.
+/// The mounts this process sees, as lazyfs and its tests look at them (from `MountInfo`).
 public enum MountTable {
   public struct Mount: Sendable, CustomStringConvertible {
     public var source: String
@@ -137,35 +137,13 @@ public enum MountTable {
   }
 
   public static func mounts() throws -> [Mount] {
-    let text = String(decoding: try Files.read("/proc/self/mounts"), as: UTF8.self)
-    return text.split(separator: "\n").compactMap { line in
-      let f = line.split(separator: " ")
-      guard f.count >= 3 else { return nil }
-      return Mount(source: unescape(f[0]), target: unescape(f[1]), type: String(f[2]))
+    MountInfo.parse(try Files.read("/proc/self/mountinfo")).map {
+      Mount(source: $0.source, target: $0.mountPoint, type: $0.type)
     }
   }
 
   /// The topmost lazyfs mount at `path` (absolute, resolved), if any.
   public static func lazyfsMount(at path: String) throws -> Mount? {
     try mounts().last { $0.target == path && $0.type == "fuse.lazyfs" }
-  }
-
-  /// /proc/mounts writes space, tab, newline and backslash in paths as octal escapes (`\040`).
-  static func unescape(_ field: Substring) -> String {
-    var out: [UInt8] = []
-    let bytes = Array(field.utf8)
-    var i = 0
-    while i < bytes.count {
-      if bytes[i] == 0x5c, i + 3 < bytes.count,
-        let v = UInt8(String(decoding: bytes[(i + 1)...(i + 3)], as: UTF8.self), radix: 8)
-      {
-        out.append(v)
-        i += 4
-      } else {
-        out.append(bytes[i])
-        i += 1
-      }
-    }
-    return String(decoding: out, as: UTF8.self)
   }
 }

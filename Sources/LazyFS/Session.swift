@@ -66,6 +66,8 @@ public final class FuseSession {
       }
       (mounted, direct) = (true, true)
       guard let device = MountTable.lazyfsDevice(at: mountpoint) else {
+        umount2(mountpoint, Int32(MNT_DETACH))
+        mounted = false
         throw MountError("mounted on \(mountpoint), but the mount is not in /proc/self/mountinfo")
       }
       mountedDevice = device
