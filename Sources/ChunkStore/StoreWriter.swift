@@ -173,7 +173,7 @@ public final class StoreWriter: @unchecked Sendable {
         members.append((fresh[k].digest, UInt32(block.count), UInt32(fresh[k].length)))
         block.append(contentsOf: data[fresh[k].start..<(fresh[k].start + fresh[k].length)])
       }
-      let packed = block.withUnsafeBytes { Zstd.compress($0, level: level) }
+      let packed = block.withUnsafeBytes { Zstd.compress($0, level: level, minMatch: level == 3 ? 4 : nil) }
       // Compression that saves under 3% is not worth a decompression on every read.
       let worth = packed.count < block.count - block.count / 32
       try pack.append(worth ? packed : block, rawLength: UInt32(block.count), compressed: worth, chunks: members)

@@ -194,6 +194,16 @@ public final class ImageIndex: @unchecked Sendable {
       length: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
   }
 
+  /// The number, in the image's sorted table of distinct chunks, of the chunk behind extent `k`, and the
+  /// extent's length: what totals over chunks need, without resolving any digest.
+  public func extentChunk(_ k: Int) -> (number: Int, length: UInt32) {
+    let p = base + extentsOffset + k * IndexFormat.extentSize
+    let number = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+    return (
+      min(number, max(chunkCount - 1, 0)), UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self))
+    )
+  }
+
   /// The number of the extent holding byte `offset` of file `i` (binary search), if any.
   public func extent(of i: Int, at offset: Int64) -> Int? {
     var range = extents(i)

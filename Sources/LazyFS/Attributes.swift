@@ -45,11 +45,14 @@ extension ImageIndex {
 
   /// The bytes of the image's distinct chunks: how much a cold mount could have to fetch.
   var chunkBytes: Int64 {
-    var seen = Set<Digest>()
+    var seen = [Bool](repeating: false, count: chunkCount)
     var total: Int64 = 0
     for k in 0..<extentCount {
-      let x = extent(k)
-      if seen.insert(x.chunk).inserted { total += Int64(x.length) }
+      let x = extentChunk(k)
+      if !seen[x.number] {
+        seen[x.number] = true
+        total += Int64(x.length)
+      }
     }
     return total
   }

@@ -16,8 +16,11 @@ public final class ImageFilesystem: Sendable {
   let cache: ChunkCache
   let source: any ChunkSource
   let logger: Logger
-  let contentBytes: Int64
-  let chunkBytes: Int64
+  /// Totals over the whole index, computed on first use (statfs, stats) rather than before the mount
+  /// answers: they visit every entry and extent, which cost ~1 ms of mounting the `python` image.
+  private let totals = Mutex<(content: Int64, chunks: Int64)?>(nil)
+  var contentBytes: Int64 { computedTotals.content }
+  var chunkBytes: Int64 { computedTotals.chunks }
   /// The fusermount3 process `auto_unmount` leaves watching the daemon; found after mounting.
   let unmountHelper = Mutex<Int32?>(nil)
   /// Whether the kernel takes ENOSYS from open/opendir to mean "never ask again" (set at INIT).
@@ -38,8 +41,15 @@ public final class ImageFilesystem: Sendable {
     statistics = Statistics()
     self.source = source
     cache = ChunkCache(source: source, capacity: cacheCapacity, statistics: statistics, logger: logger)
-    contentBytes = index.contentBytes
-    chunkBytes = index.chunkBytes
+  }
+
+  private var computedTotals: (content: Int64, chunks: Int64) {
+    totals.withLock { t in
+      if let t { return t }
+      let computed = (content: index.contentBytes, chunks: index.chunkBytes)
+      t = computed
+      return computed
+    }
   }
 
   /// A snapshot of the statistics, as `lazyfs stats` prints them.

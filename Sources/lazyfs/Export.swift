@@ -3,6 +3,7 @@ import ImageExport
 
 struct Export: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "export",
     abstract: "Write an image out as a directory, or as a tar when DEST ends in .tar.")
   @OptionGroup var storeOptions: StoreOptions
   @Argument(help: "The image.") var image: String

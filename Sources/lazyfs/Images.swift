@@ -3,7 +3,8 @@ import ChunkStore
 import ImageIndex
 
 struct Images: ParsableCommand {
-  static let configuration = CommandConfiguration(abstract: "List the images in the store, with their names.")
+  static let configuration = CommandConfiguration(
+    commandName: "images", abstract: "List the images in the store, with their names.")
   @OptionGroup var storeOptions: StoreOptions
   @Flag(help: "Print JSON.") var json = false
 

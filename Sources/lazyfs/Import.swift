@@ -5,6 +5,7 @@ import ImageImport
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "import",
     abstract: "Import an image: an OCI layout (DIR or DIR:TAG), a docker save archive, a rootfs tarball or directory.",
     discussion: "The last line printed is the image digest, sha256:<hex>.")
 

@@ -5,6 +5,7 @@ import LinuxSystem
 
 struct Inspect: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "inspect",
     abstract: "Summarise an image's tree (IMAGE: a name, a digest or a unique digest prefix).")
   @OptionGroup var storeOptions: StoreOptions
   @Flag(help: "Print JSON.") var json = false

@@ -8,6 +8,7 @@ func chunksOfIndex(_ bytes: [UInt8]) throws -> [Digest] { try ImageIndex(bytes: 
 
 struct Verify: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "verify",
     abstract: "Re-hash every chunk, pack index and image index; name anything corrupt or missing.")
   @OptionGroup var storeOptions: StoreOptions
 

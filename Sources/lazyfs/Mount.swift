@@ -5,6 +5,7 @@ import Logging
 
 struct Mount: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "mount",
     abstract: "Mount an image read-only with FUSE (IMAGE: a name, a digest or a unique digest prefix).",
     discussion: """
       Returns once the mount answers, leaving a daemon serving it; `lazyfs umount` ends both. \

@@ -5,6 +5,7 @@ import RemoteStore
 
 struct Publish: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "publish",
     abstract: "Write an image and its packs into DEST-DIR as plain files for any static server to serve.",
     discussion: """
       DEST-DIR holds exactly the files to upload. Publishing more images into it adds only the packs \

@@ -3,6 +3,7 @@ import LazyFS
 
 struct Stats: ParsableCommand {
   static let configuration = CommandConfiguration(
+    commandName: "stats",
     abstract: "Show what a mount has read and loaded: bytes, chunk loads, cache hits, latency, share fetched.")
   @Flag(help: "Print JSON.") var json = false
   @Argument(help: "The mount point.") var mountpoint: String

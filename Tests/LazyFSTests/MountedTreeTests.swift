@@ -29,6 +29,11 @@ struct MountedTreeTests {
       let differences = got.differences(from: want)
       #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
       #expect(got.entries.count == want.entries.count)
+      // Every file was read whole, so every distinct chunk of the image was loaded: the totals `stats`
+      // reports (computed from the index on first use) must match what the reads loaded.
+      let stats = try statistics(mountpoint)
+      #expect(stats.chunksLoaded == stats.chunksTotal && stats.chunksTotal > 0)
+      #expect(stats.bytesLoaded == stats.bytesTotal && stats.shareFetched == 1)
       // The file system itself: FUSE, read-only, and sized as the image.
       var s = statvfs()
       #expect(statvfs(mountpoint, &s) == 0)
