@@ -136,14 +136,20 @@ public enum MountTable {
     public var description: String { "\(source) on \(target) type \(type)" }
   }
 
+  /// `FUSE_SUPER_MAGIC`, the `f_type` statfs gives for every FUSE file system.
+  static let fuseSuperMagic = 0x6573_5546
+
   public static func mounts() throws -> [Mount] {
     MountInfo.parse(try Files.read("/proc/self/mountinfo")).map {
       Mount(source: $0.source, target: $0.mountPoint, type: $0.type)
     }
   }
 
-  /// The topmost lazyfs mount at `path` (absolute, resolved), if any.
+  /// The topmost lazyfs mount at `path` (absolute, resolved), if any. A path whose file system is not
+  /// FUSE has none, and saying so with one statfs spares reading the mount table (~0.2 ms, twice per mount).
   public static func lazyfsMount(at path: String) throws -> Mount? {
-    try mounts().last { $0.target == path && $0.type == "fuse.lazyfs" }
+    var fs = statfs()
+    if statfs(path, &fs) == 0 && fs.f_type != fuseSuperMagic { return nil }
+    return try mounts().last { $0.target == path && $0.type == "fuse.lazyfs" }
   }
 }
