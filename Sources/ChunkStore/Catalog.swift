@@ -5,12 +5,21 @@ import LinuxSystem
 /// Image indexes and names. The store keeps an index as an opaque, content-addressed file; what is inside
 /// (and so which chunks an image needs) is the business of `ImageIndex`.
 extension ChunkStore {
-  /// Stores an image index atomically; returns its digest, which is the image's digest.
+  /// Stores an image index atomically; returns its digest, which is the image's digest (of the index's
+  /// bytes, not of the file).
+  ///
+  /// The file is one zstd frame of the index: an index is mostly fixed-width records of small numbers and
+  /// names, and compresses to about a third (the `python` image's 1.56 MB to 0.56 MB), which was 2.4 MB of
+  /// a store holding `debian` and `python`. Opening it (`ImageIndex(path:)`) decompresses it once into
+  /// memory, ~1 ms per MB of index. Files written before (the raw index) are read as they are.
   @discardableResult
   public func putIndex(_ bytes: [UInt8]) throws -> Digest {
     let digest = Digest.of(bytes)
     let path = "\(indexesDirectory)/\(digest.hex)"
-    if !Files.exists(path) { try Files.writeAtomically(path, bytes) }
+    if !Files.exists(path) {
+      let packed = bytes.withUnsafeBytes { Zstd.compress($0, level: 3) }
+      try Files.writeAtomically(path, packed.count < bytes.count ? packed : bytes)
+    }
     return digest
   }
 
@@ -18,7 +27,11 @@ extension ChunkStore {
   public func indexBytes(_ digest: Digest) throws -> [UInt8] {
     let path = "\(indexesDirectory)/\(digest.hex)"
     guard Files.exists(path) else { throw StoreError.unknownImage(digest.description) }
-    let bytes = try Files.read(path)
+    let stored = try Files.read(path)
+    let bytes: [UInt8]
+    do { bytes = try stored.withUnsafeBytes { try Zstd.decompressIfFrame($0, limit: 1 << 30) } } catch {
+      throw StoreError.corruptImageIndex(digest, reason: "\(error)")
+    }
     guard Digest.of(bytes) == digest else {
       throw StoreError.corruptImageIndex(digest, reason: "content does not match digest")
     }

@@ -7,7 +7,8 @@ import Codecs
 /// ROOT/lock                flock(2): imports hold it shared, gc exclusive (gc never races an import)
 /// ROOT/packs/ID.pack       "LZPACK01", then zstd frames (or raw blocks) back to back
 /// ROOT/packs/ID.idx        the pack's chunk table (below); ID = hex SHA-256 of the .idx bytes
-/// ROOT/indexes/HEX         image indexes, content addressed (HEX = SHA-256 of the file = the image digest)
+/// ROOT/indexes/HEX         image indexes, each one zstd frame of the index (HEX = SHA-256 of the
+///                          decompressed index = the image digest; a raw index, as written before, reads too)
 /// ROOT/names/NAME          "sha256:HEX\n": a human name for an image
 /// ROOT/tmp/                files being written; never read, removed by gc
 /// ```

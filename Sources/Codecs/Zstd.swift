@@ -37,6 +37,31 @@ public enum Zstd {
     if n != output.count { throw CodecError("zstd: frame holds \(n) bytes, expected \(output.count)") }
   }
 
+  /// Whether `bytes` start with a zstd frame's magic number (0xFD2FB528, little-endian).
+  public static func isFrame(_ bytes: UnsafeRawBufferPointer) -> Bool {
+    bytes.count >= 4 && bytes.loadUnaligned(as: UInt32.self) == UInt32(littleEndian: 0xFD2F_B528)
+  }
+
+  /// Decompresses one frame that records its decompressed size, refusing one that claims more than
+  /// `limit` bytes (so that a hostile header cannot make us allocate at will).
+  public static func decompressFrame(_ input: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
+    let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
+    if size == ZSTD_CONTENTSIZE_ERROR { throw CodecError("zstd: not a valid frame") }
+    if size == ZSTD_CONTENTSIZE_UNKNOWN { throw CodecError("zstd: the frame does not record its size") }
+    guard size <= UInt64(limit) else { throw CodecError("zstd: the frame claims \(size) bytes, over \(limit)") }
+    // Not zero-filled first: the frame writes every byte, and first touches of fresh pages are dear.
+    return try [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
+      try decompress(input, into: UnsafeMutableRawBufferPointer(buffer))
+      count = buffer.count
+    }
+  }
+
+  /// `bytes` decompressed when they are one zstd frame, as they are otherwise: for files that may have
+  /// been written either way (image indexes).
+  public static func decompressIfFrame(_ bytes: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
+    isFrame(bytes) ? try decompressFrame(bytes, limit: limit) : Array(bytes)
+  }
+
   /// Per-thread compression and decompression contexts, created on first use and kept for the thread's life.
   private enum ContextCache {
     static var cctx: OpaquePointer { ThreadContexts.current.cctx }

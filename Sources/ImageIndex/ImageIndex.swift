@@ -22,17 +22,35 @@ public final class ImageIndex: @unchecked Sendable {
   private let stringsOffset: Int
   private let configRange: Range<Int>
 
-  /// Maps the index file at `path`. With `expect`, also checks the file's SHA-256 (reads it once).
+  /// Maps the index file at `path`. With `expect`, also checks the index's SHA-256 (reads it once). A
+  /// file that is a zstd frame (how stores write indexes, see `ChunkStore.putIndex`) is decompressed into
+  /// memory first.
   public convenience init(path: String, expect: Digest? = nil) throws {
     let fd = try FileDescriptor.open(path, O_RDONLY)
     defer { fd.close() }
     let size = Int(try fd.size())
-    guard size >= IndexFormat.headerSize else { throw IndexError("\(path): too short to be an image index") }
+    guard size >= 4 else { throw IndexError("\(path): too short to be an image index") }
     guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd.raw, 0), p != MAP_FAILED else {
       throw SystemError("mmap", path: path)
     }
+    let file = UnsafeRawBufferPointer(start: p, count: size)
+    if Zstd.isFrame(file) {
+      defer { munmap(p, size) }
+      let bytes: [UInt8]
+      do { bytes = try Zstd.decompressFrame(file, limit: IndexFormat.maximumSize) } catch {
+        throw IndexError("\(path): \(error)")
+      }
+      if let expect, Digest.of(bytes) != expect { throw IndexError("\(path): content does not match digest \(expect)") }
+      guard bytes.count >= IndexFormat.headerSize else { throw IndexError("\(path): too short to be an image index") }
+      try self.init(base: UnsafeRawPointer(p), length: bytes.count, unmap: false, owned: bytes)
+      return
+    }
+    guard size >= IndexFormat.headerSize else {
+      munmap(p, size)
+      throw IndexError("\(path): too short to be an image index")
+    }
     // Check the digest before trusting any offset in the file.
-    if let expect, Digest.of(UnsafeRawBufferPointer(start: p, count: size)) != expect {
+    if let expect, Digest.of(file) != expect {
       munmap(p, size)
       throw IndexError("\(path): content does not match digest \(expect)")
     }

@@ -15,7 +15,36 @@ import Testing
     #expect(try t.store.putIndex(bytes) == digest, "putting the same index again is harmless")
     #expect(try t.store.imageDigests() == [digest])
     #expect(try t.reopened().indexBytes(digest) == bytes)
-    #expect(try Files.read(t.store.indexPath(digest)) == bytes)
+    #expect(try Files.read(t.store.indexPath(digest)) == bytes, "incompressible: stored as it is")
+  }
+
+  @Test func aCompressibleIndexIsStoredAsOneZstdFrame() throws {
+    let t = try TestStore()
+    defer { t.remove() }
+    let bytes = (0..<20_000).flatMap { Array("entry \($0 % 97)\n".utf8) }
+    let digest = try t.store.putIndex(bytes)
+    let file = try Files.read(t.store.indexPath(digest))
+    #expect(file.count < bytes.count / 4)
+    #expect(file.withUnsafeBytes { Zstd.isFrame($0) })
+    #expect(try t.reopened().indexBytes(digest) == bytes)
+    // A store written before indexes were compressed holds them raw: still read as they are.
+    try Files.writeAtomically(t.store.indexPath(digest), bytes)
+    #expect(try t.store.indexBytes(digest) == bytes)
+  }
+
+  @Test func aTruncatedIndexFrameIsNamed() throws {
+    let t = try TestStore()
+    defer { t.remove() }
+    let bytes = (0..<20_000).flatMap { Array("entry \($0 % 97)\n".utf8) }
+    let digest = try t.store.putIndex(bytes)
+    let file = try Files.read(t.store.indexPath(digest))
+    try Files.writeAtomically(t.store.indexPath(digest), Array(file.prefix(file.count - 20)))
+    let error = #expect(throws: StoreError.self) { try t.store.indexBytes(digest) }
+    guard case .corruptImageIndex(let d, _) = error else {
+      Issue.record("expected corruptImageIndex, got \(String(describing: error))")
+      return
+    }
+    #expect(d == digest)
   }
 
   @Test func aCorruptIndexIsDetected() throws {

@@ -25,6 +25,27 @@ import Testing
     #expect(try ImageIndex(path: path).count == mapped.count, "without a digest to check")
   }
 
+  @Test func aCompressedFileReadsLikeTheBytes() throws {
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let path = dir.path + "/index"
+    try Files.writeAtomically(path, bytes.withUnsafeBytes { Zstd.compress($0, level: 3) })
+    let opened = try ImageIndex(path: path, expect: Digest.of(bytes))
+    let inMemory = try ImageIndex(bytes: bytes)
+    #expect(opened.count == inMemory.count && opened.chunks == inMemory.chunks)
+    for i in 0..<opened.count { #expect(opened.path(of: i) == inMemory.path(of: i)) }
+    // The digest is of the index, not of the file: a frame of other content is refused.
+    var changed = bytes
+    changed[changed.count - 1] ^= 1
+    try Files.writeAtomically(path, changed.withUnsafeBytes { Zstd.compress($0, level: 3) })
+    #expect(throws: IndexError.self) { try ImageIndex(path: path, expect: Digest.of(bytes)) }
+    // A truncated frame is an error naming the file, not a crash.
+    let frame = bytes.withUnsafeBytes { Zstd.compress($0, level: 3) }
+    try Files.writeAtomically(path, Array(frame.prefix(frame.count / 2)))
+    let error = #expect(throws: IndexError.self) { try ImageIndex(path: path) }
+    #expect(error.map { "\($0)" }?.contains(path) == true)
+  }
+
   @Test func aWrongDigestIsRefused() throws {
     let dir = try TempDir()
     defer { dir.remove() }
