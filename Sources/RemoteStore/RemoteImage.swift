@@ -41,11 +41,22 @@ public final class RemoteImage: @unchecked Sendable {
     }
     self.digest = digest
     let indexURL = "\(baseURL)/indexes/\(digest.hex)"
-    let cached = cache?.get("index-\(digest.hex)").flatMap { Digest.of($0) == digest ? $0 : nil }
-    let index = try cached ?? client.get(indexURL)
-    guard Digest.of(index) == digest else { throw RemoteError(indexURL, "content does not match digest") }
-    if cached == nil { cache?.put("index-\(digest.hex)", index) }
-    indexBytes = index
+    // The file is a zstd frame of the index (or, from older publishers, the index itself); the digest is
+    // the index's. The cache keeps the file as fetched.
+    func unpack(_ file: [UInt8]) -> [UInt8]? {
+      guard let index = try? file.withUnsafeBytes({ try Zstd.decompressIfFrame($0, limit: 1 << 30) }) else {
+        return nil
+      }
+      return Digest.of(index) == digest ? index : nil
+    }
+    if let file = cache?.get("index-\(digest.hex)"), let index = unpack(file) {
+      indexBytes = index
+    } else {
+      let file = try client.get(indexURL)
+      guard let index = unpack(file) else { throw RemoteError(indexURL, "content does not match digest") }
+      cache?.put("index-\(digest.hex)", file)
+      indexBytes = index
+    }
 
     let listURL = "\(baseURL)/images/\(digest.hex)"
     let list = String(decoding: try client.get(listURL), as: UTF8.self)

@@ -4,7 +4,8 @@
 /// DEST/layout              "lazyfs-remote 1\n"
 /// DEST/packs/ID.pack       pack files, exactly as in the local store (blocks fetched by range request)
 /// DEST/packs/ID.idx        their indexes (ID = SHA-256 of the .idx, so a client checks what it got)
-/// DEST/indexes/HEX         image indexes (HEX = SHA-256 of the file = the image digest)
+/// DEST/indexes/HEX         image indexes as the store holds them, one zstd frame each (HEX = SHA-256
+///                          of the decompressed index = the image digest)
 /// DEST/images/HEX          the IDs of the packs image HEX needs, one per line; written last
 /// DEST/names/NAME          "sha256:HEX\n" ('/' in NAME as %2F)
 /// ```

@@ -53,6 +53,9 @@ func importImage(_ source: String, into store: ChunkStore, name: String? = nil) 
     #expect(byName.digest == digest)
     let remote = try RemoteImage(url: nginx.url + "/", reference: digest.description, cache: cache)
     #expect(remote.indexBytes == (try store.indexBytes(digest)))
+    // The published index is the store's file, a zstd frame, smaller than the index it holds.
+    let published = try Files.read("\(dest)/indexes/\(digest.hex)")
+    #expect(published.withUnsafeBytes { Zstd.isFrame($0) } && published.count < remote.indexBytes.count)
     for c in chunks { #expect(try remote.chunk(c) == (try store.read(c)), "chunk \(c)") }
     let fetched = remote.statistics
     #expect(fetched.requests > 0 && fetched.bytes > 0)
