@@ -42,15 +42,20 @@ public enum Zstd {
     bytes.count >= 4 && bytes.loadUnaligned(as: UInt32.self) == UInt32(littleEndian: 0xFD2F_B528)
   }
 
-  /// Decompresses one frame that records its decompressed size, refusing one that claims more than
+  /// The decompressed size a frame records, refusing a frame that does not record it or claims more than
   /// `limit` bytes (so that a hostile header cannot make us allocate at will).
-  public static func decompressFrame(_ input: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
+  public static func frameContentSize(_ input: UnsafeRawBufferPointer, limit: Int) throws -> Int {
     let size = ZSTD_getFrameContentSize(input.baseAddress, input.count)
     if size == ZSTD_CONTENTSIZE_ERROR { throw CodecError("zstd: not a valid frame") }
     if size == ZSTD_CONTENTSIZE_UNKNOWN { throw CodecError("zstd: the frame does not record its size") }
     guard size <= UInt64(limit) else { throw CodecError("zstd: the frame claims \(size) bytes, over \(limit)") }
+    return Int(size)
+  }
+
+  /// Decompresses one frame that records its decompressed size (at most `limit` bytes).
+  public static func decompressFrame(_ input: UnsafeRawBufferPointer, limit: Int) throws -> [UInt8] {
     // Not zero-filled first: the frame writes every byte, and first touches of fresh pages are dear.
-    return try [UInt8](unsafeUninitializedCapacity: Int(size)) { buffer, count in
+    try [UInt8](unsafeUninitializedCapacity: try frameContentSize(input, limit: limit)) { buffer, count in
       try decompress(input, into: UnsafeMutableRawBufferPointer(buffer))
       count = buffer.count
     }

@@ -36,13 +36,12 @@ public final class ImageIndex: @unchecked Sendable {
     let file = UnsafeRawBufferPointer(start: p, count: size)
     if Zstd.isFrame(file) {
       defer { munmap(p, size) }
-      let bytes: [UInt8]
-      do { bytes = try Zstd.decompressFrame(file, limit: IndexFormat.maximumSize) } catch {
-        throw IndexError("\(path): \(error)")
+      let index = try Self.decompress(file, path: path)
+      if let expect, Digest.of(UnsafeRawBufferPointer(index)) != expect {
+        munmap(index.baseAddress, index.count)
+        throw IndexError("\(path): content does not match digest \(expect)")
       }
-      if let expect, Digest.of(bytes) != expect { throw IndexError("\(path): content does not match digest \(expect)") }
-      guard bytes.count >= IndexFormat.headerSize else { throw IndexError("\(path): too short to be an image index") }
-      try self.init(base: UnsafeRawPointer(p), length: bytes.count, unmap: false, owned: bytes)
+      try self.init(base: UnsafeRawPointer(index.baseAddress!), length: index.count, unmap: true, owned: nil)
       return
     }
     guard size >= IndexFormat.headerSize else {
@@ -55,6 +54,25 @@ public final class ImageIndex: @unchecked Sendable {
       throw IndexError("\(path): content does not match digest \(expect)")
     }
     try self.init(base: UnsafeRawPointer(p), length: size, unmap: true, owned: nil)
+  }
+
+  /// Decompresses an index file's frame into fresh anonymous memory, faulted in up front (MAP_POPULATE:
+  /// one call instead of a page fault per 4 KiB, which cost ~2.6 µs each on the VM this was measured on).
+  private static func decompress(_ file: UnsafeRawBufferPointer, path: String) throws -> UnsafeMutableRawBufferPointer {
+    let n: Int
+    do { n = try Zstd.frameContentSize(file, limit: IndexFormat.maximumSize) } catch {
+      throw IndexError("\(path): \(error)")
+    }
+    guard n >= IndexFormat.headerSize else { throw IndexError("\(path): too short to be an image index") }
+    guard let q = mmap(nil, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
+      q != MAP_FAILED
+    else { throw SystemError("mmap", path: path) }
+    let index = UnsafeMutableRawBufferPointer(start: q, count: n)
+    do { try Zstd.decompress(UnsafeRawBufferPointer(file), into: index) } catch {
+      munmap(q, n)
+      throw IndexError("\(path): \(error)")
+    }
+    return index
   }
 
   /// Reads an index held in memory.
