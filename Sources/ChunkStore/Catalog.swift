@@ -24,18 +24,30 @@ extension ChunkStore {
   }
 
   /// The bytes of an image index, checked against its digest.
-  public func indexBytes(_ digest: Digest) throws -> [UInt8] {
+  public func indexBytes(_ digest: Digest) throws -> [UInt8] { try indexFile(digest).index }
+
+  /// An image index's file as stored (what `publish` copies), with the index it holds, checked against
+  /// its digest.
+  public func indexFile(_ digest: Digest) throws -> (file: [UInt8], index: [UInt8]) {
     let path = "\(indexesDirectory)/\(digest.hex)"
     guard Files.exists(path) else { throw StoreError.unknownImage(digest.description) }
-    let stored = try Files.read(path)
-    let bytes: [UInt8]
-    do { bytes = try stored.withUnsafeBytes { try Zstd.decompressIfFrame($0, limit: 1 << 30) } } catch {
+    let file = try Files.read(path)
+    return (file, try Self.unpackIndex(file, digest: digest))
+  }
+
+  /// The index an index file holds (one zstd frame of it, or the index itself as older versions wrote
+  /// it), checked against the image digest, which is the index's SHA-256. For store and remote files alike.
+  public static func unpackIndex(_ file: [UInt8], digest: Digest) throws(StoreError) -> [UInt8] {
+    let index: [UInt8]
+    do {
+      index = try file.withUnsafeBytes { try Zstd.decompressIfFrame($0, limit: StoreLayout.maximumIndexSize) }
+    } catch {
       throw StoreError.corruptImageIndex(digest, reason: "\(error)")
     }
-    guard Digest.of(bytes) == digest else {
+    guard Digest.of(index) == digest else {
       throw StoreError.corruptImageIndex(digest, reason: "content does not match digest")
     }
-    return bytes
+    return index
   }
 
   public func indexPath(_ digest: Digest) -> String { catalog.indexPath(digest) }

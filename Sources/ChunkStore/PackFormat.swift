@@ -36,6 +36,9 @@ public enum StoreLayout {
   public static let blockTarget = 256 << 10
   /// A pack is closed and a new one begun past this size; bounds gc's repacking work.
   public static let packTarget: Int64 = 256 << 20
+  /// The largest image index a store or remote file may decompress to (1 GiB: some 10 million entries), so
+  /// that a hostile frame header cannot make a reader allocate at will. `IndexFormat.maximumSize` likewise.
+  public static let maximumIndexSize = 1 << 30
 }
 
 /// Where a chunk lives: which pack, which block, and where in the decompressed block.

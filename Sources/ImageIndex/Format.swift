@@ -31,7 +31,8 @@ public enum IndexFormat {
   static let entrySize = 96
   static let extentSize = 16
   static let chunkSize = 32
-  /// The largest index a store file may decompress to (1 GiB: some 10 million entries).
+  /// The largest index a store file may decompress to (1 GiB: some 10 million entries; the same bound as
+  /// `StoreLayout.maximumIndexSize`, which this module cannot see).
   static let maximumSize = 1 << 30
 }
 

@@ -223,11 +223,10 @@ public final class ImageIndex: @unchecked Sendable {
 
   public func extent(_ k: Int) -> Extent {
     let p = base + extentsOffset + k * IndexFormat.extentSize
-    let number = Int(UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 8, as: UInt32.self)))
+    let (number, length) = extentChunk(k)
     return Extent(
-      offset: Int64(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))),
-      chunk: chunk(min(number, max(chunkCount - 1, 0))),
-      length: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 12, as: UInt32.self)))
+      offset: Int64(bitPattern: UInt64(littleEndian: p.loadUnaligned(as: UInt64.self))), chunk: chunk(number),
+      length: length)
   }
 
   /// The number, in the image's sorted table of distinct chunks, of the chunk behind extent `k`, and the

@@ -16,11 +16,13 @@ public final class ImageFilesystem: Sendable {
   let cache: ChunkCache
   let source: any ChunkSource
   let logger: Logger
-  /// Totals over the whole index, computed on first use (statfs, stats) rather than before the mount
-  /// answers: they visit every entry and extent, which cost ~1 ms of mounting the `python` image.
-  private let totals = Mutex<(content: Int64, chunks: Int64)?>(nil)
-  var contentBytes: Int64 { computedTotals.content }
-  var chunkBytes: Int64 { computedTotals.chunks }
+  /// Totals over the whole index, each computed on first use rather than before the mount answers (they
+  /// visit every entry or every extent, ~1 ms of mounting the `python` image): the file bytes for statfs,
+  /// which the readiness check asks, and the distinct chunk bytes, for `stats` only.
+  private let contentTotal = Mutex<Int64?>(nil)
+  private let chunkTotal = Mutex<Int64?>(nil)
+  var contentBytes: Int64 { Self.once(contentTotal) { index.contentBytes } }
+  var chunkBytes: Int64 { Self.once(chunkTotal) { index.chunkBytes } }
   /// The fusermount3 process `auto_unmount` leaves watching the daemon; found after mounting.
   let unmountHelper = Mutex<Int32?>(nil)
   /// Whether the kernel takes ENOSYS from open/opendir to mean "never ask again" (set at INIT).
@@ -43,11 +45,11 @@ public final class ImageFilesystem: Sendable {
     cache = ChunkCache(source: source, capacity: cacheCapacity, statistics: statistics, logger: logger)
   }
 
-  private var computedTotals: (content: Int64, chunks: Int64) {
-    totals.withLock { t in
-      if let t { return t }
-      let computed = (content: index.contentBytes, chunks: index.chunkBytes)
-      t = computed
+  private static func once(_ value: borrowing Mutex<Int64?>, _ compute: () -> Int64) -> Int64 {
+    value.withLock { v in
+      if let v { return v }
+      let computed = compute()
+      v = computed
       return computed
     }
   }

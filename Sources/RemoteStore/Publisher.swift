@@ -38,9 +38,8 @@ public enum Publisher {
       report.bytesWritten += try copy("\(store.packsDirectory)/\(id.hex).idx", to: target)
       report.packsWritten += 1
     }
-    // The index file as the store holds it (a zstd frame), once checked against the image digest.
-    _ = try store.indexBytes(image)
-    let index = try Files.read(store.indexPath(image))
+    // The index file as the store holds it (a zstd frame), checked against the image digest.
+    let index = try store.indexFile(image).file
     let indexPath = "\(dest)/indexes/\(image.hex)"
     if !Files.exists(indexPath) { try Files.writeAtomically(indexPath, index) }
     report.bytesWritten += Int64(index.count)

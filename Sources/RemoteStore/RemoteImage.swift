@@ -41,19 +41,14 @@ public final class RemoteImage: @unchecked Sendable {
     }
     self.digest = digest
     let indexURL = "\(baseURL)/indexes/\(digest.hex)"
-    // The file is a zstd frame of the index (or, from older publishers, the index itself); the digest is
-    // the index's. The cache keeps the file as fetched.
-    func unpack(_ file: [UInt8]) -> [UInt8]? {
-      guard let index = try? file.withUnsafeBytes({ try Zstd.decompressIfFrame($0, limit: 1 << 30) }) else {
-        return nil
-      }
-      return Digest.of(index) == digest ? index : nil
-    }
-    if let file = cache?.get("index-\(digest.hex)"), let index = unpack(file) {
+    // The file is as the store holds it (see `ChunkStore.unpackIndex`); the cache keeps it as fetched.
+    if let file = cache?.get("index-\(digest.hex)"), let index = try? ChunkStore.unpackIndex(file, digest: digest) {
       indexBytes = index
     } else {
       let file = try client.get(indexURL)
-      guard let index = unpack(file) else { throw RemoteError(indexURL, "content does not match digest") }
+      guard let index = try? ChunkStore.unpackIndex(file, digest: digest) else {
+        throw RemoteError(indexURL, "content does not match digest")
+      }
       cache?.put("index-\(digest.hex)", file)
       indexBytes = index
     }

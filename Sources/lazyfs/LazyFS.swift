@@ -5,9 +5,9 @@ import FoundationEssentials
 import Glibc
 import ImageIndex
 
-@main
 /// Every command names itself in its configuration: otherwise ArgumentParser derives the name with
 /// `String(describing:)`, whose protocol conformance scans were 15 % of the CPU of starting `lazyfs`.
+@main
 struct LazyFSCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "lazyfs",

@@ -29,7 +29,8 @@ import Testing
     let dir = try TempDir()
     defer { dir.remove() }
     let path = dir.path + "/index"
-    try Files.writeAtomically(path, bytes.withUnsafeBytes { Zstd.compress($0, level: 3) })
+    let frame = bytes.withUnsafeBytes { Zstd.compress($0, level: 3) }
+    try Files.writeAtomically(path, frame)
     let opened = try ImageIndex(path: path, expect: Digest.of(bytes))
     let inMemory = try ImageIndex(bytes: bytes)
     #expect(opened.count == inMemory.count && opened.chunks == inMemory.chunks)
@@ -40,7 +41,6 @@ import Testing
     try Files.writeAtomically(path, changed.withUnsafeBytes { Zstd.compress($0, level: 3) })
     #expect(throws: IndexError.self) { try ImageIndex(path: path, expect: Digest.of(bytes)) }
     // A truncated frame is an error naming the file, not a crash.
-    let frame = bytes.withUnsafeBytes { Zstd.compress($0, level: 3) }
     try Files.writeAtomically(path, Array(frame.prefix(frame.count / 2)))
     let error = #expect(throws: IndexError.self) { try ImageIndex(path: path) }
     #expect(error.map { "\($0)" }?.contains(path) == true)
