@@ -3,7 +3,12 @@
 import PackageDescription
 
 /// Every target compiles in Swift 6 mode with all warnings treated as errors.
-let strict: [SwiftSetting] = [.treatAllWarnings(as: .error)]
+let strict: [SwiftSetting] = [
+  .treatAllWarnings(as: .error),
+  // Concrete generic types (`[String]`, `Set<String>`, …) get direct metadata accessors instead of mangled
+  // names that the runtime demangles, and checks conformances for, on first use in every process.
+  .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+]
 
 let package = Package(
   name: "lazyfs",

@@ -94,6 +94,21 @@ enum ControlFile {
     }
   }
 
+  /// Writes each value with its own write(2) through one descriptor: files such as devices.allow or the
+  /// blkio throttles take one rule per write, and a container has a dozen device rules to start.
+  static func writeEach(_ path: String, _ values: [String]) throws {
+    guard !values.isEmpty else { return }
+    let fd = try FileDescriptor.open(path, O_WRONLY | O_TRUNC)
+    defer { fd.close() }
+    for value in values {
+      do {
+        try fd.write(Array(value.utf8))
+      } catch let error as SystemError {
+        throw SystemError("write", path: "\(path) ← \(value)", errno: error.errno)
+      }
+    }
+  }
+
   static func read(_ path: String) -> String? {
     guard let bytes = try? Files.read(path) else { return nil }
     var text = String(decoding: bytes, as: UTF8.self)

@@ -21,14 +21,19 @@ public struct CgroupV1: Cgroup {
   public func create(for resources: CgroupResources) throws {
     for directory in directories { try Files.makeDirectories(directory) }
     // A new cpuset cgroup starts with no cpus and no memory nodes, and refuses tasks until given some:
-    // copy them down from the nearest ancestor that has them.
+    // each empty one on the way down takes its parent's (one read per file while they are set).
     if let root = hierarchies["cpuset"] {
-      var current = root
-      for part in path.split(separator: "/") {
-        let parent = current
-        current += "/\(part)"
-        for file in ["cpuset.cpus", "cpuset.mems"] where (ControlFile.read("\(current)/\(file)") ?? "").isEmpty {
-          try ControlFile.write("\(current)/\(file)", ControlFile.read("\(parent)/\(file)") ?? "")
+      for file in ["cpuset.cpus", "cpuset.mems"] {
+        var current = root
+        var inherited = ControlFile.read("\(root)/\(file)") ?? ""
+        for part in path.split(separator: "/") {
+          current += "/\(part)"
+          let own = ControlFile.read("\(current)/\(file)") ?? ""
+          if own.isEmpty {
+            try ControlFile.write("\(current)/\(file)", inherited)
+          } else {
+            inherited = own
+          }
         }
       }
     }
@@ -54,8 +59,12 @@ public struct CgroupV1: Cgroup {
       if let mems = r.cpusetMems { try ControlFile.write("\(cpuset)/cpuset.mems", mems) }
     }
     if let devices = directory("devices") {
-      for (allow, rule) in r.deviceRules {
-        try ControlFile.write("\(devices)/\(allow ? "devices.allow" : "devices.deny")", rule)
+      // In order, each run of allows or denies through one descriptor.
+      var rules = r.deviceRules[...]
+      while let allow = rules.first?.allow {
+        let run = rules.prefix { $0.allow == allow }
+        try ControlFile.writeEach("\(devices)/\(allow ? "devices.allow" : "devices.deny")", run.map(\.rule))
+        rules = rules.dropFirst(run.count)
       }
     }
     if let blkio = directory("blkio"), let io = r.blockIO {
@@ -92,7 +101,7 @@ public struct CgroupV1: Cgroup {
   /// the two writes depends on whether the limit grows or shrinks; memsw exists only with swap accounting.
   private func setMemory(_ memory: String, _ r: CgroupResources) throws {
     let swapFile = "\(memory)/memory.memsw.limit_in_bytes"
-    let swap = Files.exists(swapFile) ? r.memorySwap : nil
+    let swap = r.memorySwap != nil && Files.exists(swapFile) ? r.memorySwap : nil
     let limitFile = "\(memory)/memory.limit_in_bytes"
     switch (r.memoryLimit, swap) {
     case (let limit?, let swap?):
@@ -124,17 +133,20 @@ public struct CgroupV1: Cgroup {
     for directory in directories { try ControlFile.removeDirectory(directory) }
   }
 
-  /// Controller (or `name=…`) → mount point for every v1 hierarchy.
-  public static func mountedHierarchies() -> [String: String] {
+  /// Controller (or `name=…`) → mount point for every v1 hierarchy, read once per process (`run` opens
+  /// the cgroup to create it and again to delete it).
+  public static func mountedHierarchies() -> [String: String] { hierarchiesNow }
+
+  private static let hierarchiesNow: [String: String] = {
     var out: [String: String] = [:]
-    for mount in MountInfo.entries() where mount.type == "cgroup" {
+    for mount in MountInfo.entries(type: "cgroup") {
       for option in mount.superOptions.split(separator: ",") {
         let name = String(option)
         if controllers.contains(name) || name.hasPrefix("name=") { out[name] = mount.mountPoint }
       }
     }
     return out
-  }
+  }()
 
   static let controllers: Set<String> = [
     "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls", "net_prio",

@@ -20,13 +20,22 @@ public enum MountInfo {
     return parse(bytes)
   }
 
-  public static func parse(_ bytes: [UInt8]) -> [Entry] {
-    bytes.split(separator: UInt8(ascii: "\n")).compactMap { line in
+  /// The mounts of file system type `type` only: the other lines are skipped without being decoded (a
+  /// node running many containers has hundreds of overlay mounts, and the cgroup v1 code needs only its few).
+  public static func entries(type: String) -> [Entry] {
+    guard let bytes = try? Files.read("/proc/self/mountinfo") else { return [] }
+    return parse(bytes, type: type)
+  }
+
+  public static func parse(_ bytes: [UInt8], type: String? = nil) -> [Entry] {
+    let wanted = type.map { Array($0.utf8) }
+    return bytes.split(separator: UInt8(ascii: "\n")).compactMap { line in
       let fields = line.split(separator: UInt8(ascii: " "))
       // Optional fields (shared:N, master:N) end at "-"; the type, source and options follow it.
       guard let dash = fields.firstIndex(where: { $0.elementsEqual([UInt8(ascii: "-")]) }), dash >= 5,
         fields.count >= dash + 3
       else { return nil }
+      if let wanted, !fields[dash + 1].elementsEqual(wanted) { return nil }
       func text(_ index: Int) -> String { String(decoding: fields[index], as: UTF8.self) }
       return Entry(
         device: text(2), mountPoint: unescape(fields[4]), type: text(dash + 1), source: unescape(fields[dash + 2]),

@@ -2,6 +2,7 @@
 // against the (controller-less) unified hierarchy.
 import Cgroups
 import Foundation
+import LinuxSystem
 import OCISpec
 import Testing
 
@@ -106,6 +107,82 @@ struct CgroupTests {
       limits.blockIO = BlockIO(weight: 500)
       #expect(throws: (any Error).self) { try cgroup.set(limits) }
     }
+  }
+
+  /// Device rules go in, in order, runs of allows and denies each through one descriptor: the kernel's
+  /// devices.list must show exactly the allowed, with a later deny taking back part of an earlier allow.
+  @Test func deviceRulesAreAppliedInOrderOnV1() throws {
+    let cgroup = CgroupV1(path: "\(Paths.cgroupParent)/devices-\(UUID().uuidString.prefix(8))")
+    guard let devices = cgroup.hierarchies["devices"] else { return }
+    defer {
+      try? cgroup.destroy()
+      removeCgroupParents()
+    }
+    var limits = CgroupResources()
+    limits.deviceRules = [
+      (false, "a *:* rwm"), (true, "c 1:3 rwm"), (true, "c 1:5 rwm"), (false, "c 1:5 w"), (true, "c 1:9 r"),
+    ]
+    try cgroup.create(for: limits)
+    try cgroup.set(limits)
+    let list = try String(contentsOfFile: "\(devices)/\(cgroup.path)/devices.list", encoding: .utf8)
+    #expect(list.split(separator: "\n").sorted() == ["c 1:3 rwm", "c 1:5 rm", "c 1:9 r"], "\(list)")
+    limits.deviceRules = [(true, "c 1:3 rwm"), (false, "x 1:3 rwm")]
+    #expect(throws: (any Error).self) { try cgroup.set(limits) }
+  }
+
+  /// Each new level of a deep cgroups path gets the cpus and memory nodes of the one above, or the
+  /// container could not join its cpuset.
+  @Test func deepCpusetPathInheritsCpusAndMems() throws {
+    let leaf = "\(Paths.cgroupParent)/deep-\(UUID().uuidString.prefix(8))/a/b"
+    let cgroup = CgroupV1(path: leaf)
+    guard let root = cgroup.hierarchies["cpuset"] else { return }
+    defer {
+      try? cgroup.destroy()
+      try? CgroupV1(path: String(leaf.dropLast(2))).destroy()
+      try? CgroupV1(path: String(leaf.dropLast(4))).destroy()
+      removeCgroupParents()
+    }
+    try cgroup.create(for: CgroupResources())
+    func read(_ path: String, _ file: String) throws -> String {
+      try String(contentsOfFile: "\(path)/\(file)", encoding: .utf8)
+    }
+    var path = root
+    for part in leaf.split(separator: "/") {
+      path += "/\(part)"
+      for file in ["cpuset.cpus", "cpuset.mems"] {
+        #expect(try read(path, file) == read(root, file), "\(path)/\(file)")
+      }
+    }
+    // A process can join it: an empty cpuset would refuse it with ENOSPC.
+    let sleeper = Process()
+    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+    sleeper.arguments = ["30"]
+    try sleeper.run()
+    // SIGKILL: the runner's blocked signals stay blocked in its children.
+    defer {
+      kill(sleeper.processIdentifier, SIGKILL)
+      sleeper.waitUntilExit()
+    }
+    try cgroup.add(pid: sleeper.processIdentifier)
+    let membership = try String(contentsOfFile: "/proc/\(sleeper.processIdentifier)/cgroup", encoding: .utf8)
+    #expect(membership.contains(":cpuset:/\(leaf)\n"), "\(membership)")
+  }
+
+  /// Only the mounts of the asked type are decoded, escapes undone, others skipped.
+  @Test func mountInfoFiltersByType() {
+    let text = """
+      25 1 259:1 / / rw,relatime shared:1 - ext4 /dev/vda rw
+      36 25 0:33 / /sys/fs/cgroup/cpu,cpuacct rw,nosuid shared:16 - cgroup cgroup rw,cpu,cpuacct
+      37 25 0:34 / /sys/fs/cgroup/name\\040space rw,relatime - cgroup cgroup rw,name=systemd
+      38 25 0:35 / /mnt/x rw - overlay overlay rw,lowerdir=/a
+      bad line
+      """
+    let all = MountInfo.parse(Array(text.utf8))
+    #expect(all.count == 4)
+    let cgroups = MountInfo.parse(Array(text.utf8), type: "cgroup")
+    #expect(cgroups.map(\.mountPoint) == ["/sys/fs/cgroup/cpu,cpuacct", "/sys/fs/cgroup/name space"])
+    #expect(cgroups.map(\.superOptions) == ["rw,cpu,cpuacct", "rw,name=systemd"])
+    #expect(MountInfo.parse(Array(text.utf8), type: "cgroup2").isEmpty)
   }
 
   /// config.json's blockIO throttles reach the container's blkio cgroup, as the container sees it.
