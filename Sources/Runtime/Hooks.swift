@@ -19,7 +19,6 @@ import OCISpec
 /// `stateFileName` in the state directory, which `start` writes before releasing it.
 enum Hooks {
   static let stateFileName = "hook-state.json"
-  static let logger = Logger(label: "crun-fast")
 
   /// "exit status 3", "killed by signal 9", or "timed out" (-1) for a wait status.
   static func describe(status: Int32) -> String {
@@ -75,7 +74,7 @@ extension Runtime {
     do {
       try runHooks(phase, hooks, state: state)
     } catch {
-      Hooks.logger.warning("\(error)")
+      Runtime.logger.warning("\(error)")
     }
   }
 

@@ -1,6 +1,7 @@
 import Cgroups
 import Glibc
 import LinuxSystem
+import Logging
 import OCISpec
 import Seccomp
 
@@ -9,6 +10,13 @@ public struct Runtime: Sendable {
   public let store: StateStore
 
   public init(root: String = "/run/crun-fast") { store = StateStore(root: root) }
+
+  /// Makes the handler of the runtime's logger (a failed poststart or poststop hook is its only message).
+  /// Set by the executable before a command runs; the logger is made on first use. Not swift-log's
+  /// LoggingSystem.bootstrap: setting that up cost every command ~0.1 ms of start-up, and few ever log.
+  nonisolated(unsafe) public static var logHandler: @Sendable (String) -> any LogHandler =
+    StreamLogHandler.standardError
+  static let logger = Logger(label: "crun-fast", factory: logHandler)
 
   /// The status of `state`'s container, from its init process: gone or a zombie (waiting for a slow
   /// reaper) is stopped; alive with the exec fifo still present is created; alive otherwise is running.

@@ -2,7 +2,7 @@
 // file and the work is in the Runtime module.
 import Glibc
 import LinuxSystem
-import Logging
+import Runtime
 
 // `--version` is answered before anything else is touched, so that it costs only process start-up.
 if CommandLine.arguments.count == 2, CommandLine.arguments[1] == "--version" || CommandLine.arguments[1] == "-v" {
@@ -21,7 +21,7 @@ do {
   }
   globals.verb = verb
   let logGlobals = globals
-  LoggingSystem.bootstrap { _ in OutputLogHandler(logGlobals) }
+  Runtime.logHandler = { _ in OutputLogHandler(logGlobals) }
   let status = try dispatch(verb, &arguments, globals)
   Timeline.flush(verb)
   exit(status)
