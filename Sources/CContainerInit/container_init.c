@@ -7,12 +7,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <spawn.h>
 #include <sys/mman.h>
@@ -388,6 +390,39 @@ __attribute__((noreturn)) static void child(const struct cfi_config *c) {
   sigprocmask(SIG_SETMASK, &none, NULL);
   execve(executable, (char *const *)c->argv, (char *const *)c->envp);
   cfi_fail(c, "execve", executable);
+}
+
+int cfi_loopback_up(void) {
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return -1;
+  struct ifreq request;
+  memset(&request, 0, sizeof request);
+  memcpy(request.ifr_name, "lo", 3);
+  int rc = ioctl(sock, SIOCGIFFLAGS, &request);
+  if (rc == 0 && !(request.ifr_flags & IFF_UP)) {
+    request.ifr_flags |= IFF_UP | IFF_RUNNING;
+    rc = ioctl(sock, SIOCSIFFLAGS, &request);
+  }
+  int e = errno;
+  close(sock);
+  errno = e;
+  return rc;
+}
+
+int cfi_loopback_up_in(int netns_fd) {
+  int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (own < 0) return -1;
+  int rc = setns(netns_fd, CLONE_NEWNET);
+  if (rc == 0) {
+    rc = cfi_loopback_up();
+    int e = errno;
+    if (setns(own, CLONE_NEWNET) != 0) abort();  // never go on in the container's network
+    errno = e;
+  }
+  int e = errno;
+  close(own);
+  errno = e;
+  return rc;
 }
 
 pid_t cfi_spawn(const struct cfi_config *config) {

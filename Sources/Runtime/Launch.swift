@@ -1,3 +1,4 @@
+import CContainerInit
 import Glibc
 import LinuxSystem
 import OCISpec
@@ -77,6 +78,7 @@ extension Runtime {
         hooks: prepared.bundle.spec.hooks, lazyImage: prepared.bundle.lazyRoot?.image)
       try store.save(state)
       Timeline.mark("state")
+      if plan.cloneFlags & CFI_CLONE_NEWNET != 0 { try bringUpLoopback(of: spawned) }
       try spawned.waitReady()
       Timeline.mark("init_ready")
       if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8), durable: false) }
@@ -96,6 +98,18 @@ extension Runtime {
   }
 
   enum LaunchGate { case fifo, message }
+
+  /// `lo` of the init's new network namespace comes up, as runc and crun leave it. Done here, from this
+  /// thread entering the namespace for a moment, while the init makes its mounts: bringing up `lo` (IPv4
+  /// and IPv6 loopback addresses and routes) took ~0.4 ms of the init's set-up when the init did it.
+  private func bringUpLoopback(of process: InitProcess) throws {
+    let path = "/proc/\(process.pid)/ns/net"
+    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+    // An init already gone reports why through waitReady.
+    guard fd >= 0 else { return }
+    defer { close(fd) }
+    guard cfi_loopback_up_in(fd) == 0 else { throw SystemError("ioctl(SIOCSIFFLAGS)", path: "lo in \(path)") }
+  }
 
   /// Writes where the cgroup will be (`StateStore.cgroupRecord`) before it is made. No fsync: it only
   /// has to outlive a crash of this process, not of the machine, which takes the cgroup along.

@@ -40,6 +40,18 @@ struct NamespaceTests {
     #expect(c.cgroupDirectories.isEmpty)
   }
 
+  /// A new network namespace has `lo` up (IFF_UP | IFF_LOOPBACK = 0x9), as runc and crun leave it, with or
+  /// without a user namespace around it.
+  @Test(arguments: [false, true]) func newNetworkNamespaceHasLoopbackUp(userNamespace: Bool) throws {
+    let args = ["/bin/cat", "/sys/class/net/lo/flags"]
+    let c = try userNamespace ? userNamespaced("lo-userns", args: args) : TestContainer("lo", args: args)
+    defer { c.cleanup() }
+    #expect(c.spec.linux?.namespaces?.contains { $0.type == "network" && $0.path == nil } == true)
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    #expect(result.stdout == "0x9\n", "\(result)")
+  }
+
   @Test func createContainerHookRunsInTheUserNamespace() throws {
     let c = try userNamespaced("usernshook", args: ["/bin/true"])
     defer { c.cleanup() }

@@ -151,6 +151,17 @@ struct cfi_message {
 /// errno set. The child never returns: it execs or exits with 127 after reporting an error on sync_fd.
 pid_t cfi_spawn(const struct cfi_config *config);
 
+/// Brings up the loopback interface of the calling thread's network namespace, as runc and crun do for a
+/// new one; returns 0 or -1 with errno.
+int cfi_loopback_up(void);
+
+/// The same in the network namespace `netns_fd`, entered by the calling thread and left again.
+int cfi_loopback_up_in(int netns_fd);
+
+
+/// CLONE_NEWNET, which Swift does not see without _GNU_SOURCE.
+static const uint64_t CFI_CLONE_NEWNET = 0x40000000;
+
 /// pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 declares only behind _GNU_SOURCE and Swift
 /// cannot reach through the variadic syscall(2): signalling through a pidfd that was opened before the
 /// process's start time was checked cannot hit a recycled pid.
