@@ -21,7 +21,8 @@ public final class ChunkStore: @unchecked Sendable {
   public var indexesDirectory: String { root + "/indexes" }
   public var namesDirectory: String { root + "/names" }
 
-  /// Opens the store at `root`, creating it when `create` is set and nothing is there.
+  /// Opens the store at `root`, creating it when `create` is set and nothing is there. `create` is for
+  /// writers (import): it also moves an older store to the current layout version.
   public init(root: String, create: Bool = false) throws {
     self.root = root
     let layout = root + "/layout"
@@ -35,9 +36,18 @@ public final class ChunkStore: @unchecked Sendable {
       try Files.writeAtomically(layout, Array("lazyfs-store \(StoreLayout.version)\n".utf8))
     }
     let text = String(decoding: try Files.read(layout), as: UTF8.self)
-    guard text == "lazyfs-store \(StoreLayout.version)\n" else {
+    guard text.hasPrefix("lazyfs-store "), text.hasSuffix("\n"), let version = Int(text.dropFirst(13).dropLast()),
+      StoreLayout.readableVersions.contains(version)
+    else {
       throw StoreError.notAStore(
-        path: root, reason: "layout \"\(text.prefix(40))\" is not version \(StoreLayout.version)")
+        path: root,
+        reason: "layout \"\(text.prefix(40))\" is not a version this lazyfs reads "
+          + "(\(StoreLayout.readableVersions.lowerBound) to \(StoreLayout.version))")
+    }
+    // A writer may add what older readers cannot read (zstd-framed indexes): it marks the store first, so
+    // that an older lazyfs refuses the store by name instead of failing on an index it cannot decode.
+    if create && version < StoreLayout.version {
+      try Files.writeAtomically(layout, Array("lazyfs-store \(StoreLayout.version)\n".utf8))
     }
     try reloadPacks()
   }

@@ -1,9 +1,10 @@
 import Codecs
 
-/// The on-disk layout of a store, version 1.
+/// The on-disk layout of a store, version 2 (version 1 stored image indexes raw only; this lazyfs reads
+/// both, and a writer moves a version 1 store to 2 before it writes anything).
 ///
 /// ```
-/// ROOT/layout              "lazyfs-store 1\n": refuses to open a store of another version
+/// ROOT/layout              "lazyfs-store 2\n": refuses to open a store of a version it does not know
 /// ROOT/lock                flock(2): imports hold it shared, gc exclusive (gc never races an import)
 /// ROOT/packs/ID.pack       "LZPACK01", then zstd frames (or raw blocks) back to back
 /// ROOT/packs/ID.idx        the pack's chunk table (below); ID = hex SHA-256 of the .idx bytes
@@ -29,7 +30,9 @@ import Codecs
 /// ignored by readers and verify, and removed by gc. An image index is written only after every pack it
 /// uses is committed, and a name only after its index.
 public enum StoreLayout {
-  public static let version = 1
+  public static let version = 2
+  /// Versions this code opens: 1 differs only in having no zstd-framed image indexes.
+  public static let readableVersions = 1...2
   public static let packMagic: [UInt8] = Array("LZPACK01".utf8)
   public static let indexMagic: [UInt8] = Array("LZIDX001".utf8)
   /// New chunks are grouped into blocks of at least this size (a block ends at the first chunk past it).

@@ -21,7 +21,13 @@ public enum Publisher {
     var report = PublishReport()
     for dir in ["", "/packs", "/indexes", "/images", "/names"] { try Files.makeDirectories(dest + dir) }
     let layout = dest + "/layout"
-    if !Files.exists(layout) { try Files.writeAtomically(layout, Array(RemoteLayout.version.utf8)) }
+    // An older layout is moved to this version before a zstd-framed index goes in, so that an older reader
+    // refuses the directory by its layout instead of failing on the index.
+    let existing = Files.exists(layout) ? String(decoding: try Files.read(layout), as: UTF8.self) : nil
+    if let existing, !RemoteLayout.readable.contains(existing) {
+      throw RemoteError(layout, "not a lazyfs remote store layout this lazyfs writes (\"\(existing.prefix(30))\")")
+    }
+    if existing != RemoteLayout.version { try Files.writeAtomically(layout, Array(RemoteLayout.version.utf8)) }
 
     var packs = Set<Digest>()
     for c in chunks {

@@ -25,7 +25,7 @@ public final class RemoteImage: @unchecked Sendable {
     self.client = client
     self.cache = cache
     let layout = String(decoding: try client.get(baseURL + "/layout"), as: UTF8.self)
-    guard layout == RemoteLayout.version else {
+    guard RemoteLayout.readable.contains(layout) else {
       throw RemoteError(baseURL + "/layout", "not a lazyfs remote store (layout \"\(layout.prefix(30))\")")
     }
     let digest: Digest

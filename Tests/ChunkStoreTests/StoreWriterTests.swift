@@ -179,6 +179,28 @@ import Testing
     #expect(try ChunkStore(root: dir.path + "/new").chunkCount == 0)
   }
 
+  /// A version 1 store (raw indexes only) opens as it is for reading; a writer marks it version 2 before
+  /// it can add a zstd-framed index, so that an older lazyfs refuses it by name.
+  @Test func olderLayoutIsReadAndMovedForwardByAWriter() throws {
+    let dir = try TempDir()
+    defer { dir.remove() }
+    _ = try ChunkStore(root: dir.path, create: true)
+    let layout = dir.path + "/layout"
+    func version() throws -> String { String(decoding: try Files.read(layout), as: UTF8.self) }
+    #expect(try version() == "lazyfs-store \(StoreLayout.version)\n" && StoreLayout.version == 2)
+    try Files.writeAtomically(layout, Array("lazyfs-store 1\n".utf8))
+    _ = try ChunkStore(root: dir.path)
+    #expect(try version() == "lazyfs-store 1\n")
+    _ = try ChunkStore(root: dir.path, create: true)
+    #expect(try version() == "lazyfs-store 2\n")
+    for bad in ["lazyfs-store 3\n", "lazyfs-store 0\n", "lazyfs-store x\n", "lazyfs-store 2"] {
+      try Files.writeAtomically(layout, Array(bad.utf8))
+      let error = #expect(throws: StoreError.self) { try ChunkStore(root: dir.path, create: true) }
+      #expect("\(String(describing: error))".contains("is not a version this lazyfs reads"), "\(bad)")
+      #expect(try version() == bad)
+    }
+  }
+
   @Test func readingAnUnknownChunkThrows() throws {
     let t = try TestStore()
     defer { t.remove() }

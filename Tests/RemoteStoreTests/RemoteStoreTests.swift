@@ -129,6 +129,32 @@ func importImage(_ source: String, into store: ChunkStore, name: String? = nil) 
     #expect(try remote.chunk(fresh) == (try store.read(fresh)))
   }
 
+  /// Publishing into a version 1 directory marks it version 2 before a zstd-framed index goes in; a
+  /// directory of an unknown layout is refused and left as it was.
+  @Test(.enabled(if: fixtureAvailable("tiny")))
+  func publishMovesAnOlderLayoutForwardAndRefusesAnUnknownOne() throws {
+    let tmp = try TempDir()
+    defer { tmp.remove() }
+    let store = try ChunkStore(root: tmp.sub("store"), create: true)
+    let (digest, chunks) = try importImage("\(fixtures)/tiny/oci", into: store)
+    let old = tmp.sub("old")
+    try Files.makeDirectories(old)
+    try Files.writeAtomically(old + "/layout", Array("lazyfs-remote 1\n".utf8))
+    _ = try Publisher.publish(store: store, image: digest, names: [], chunks: chunks, to: old)
+    #expect(String(decoding: try Files.read(old + "/layout"), as: UTF8.self) == RemoteLayout.version)
+    #expect(RemoteLayout.version == "lazyfs-remote 2\n")
+
+    let unknown = tmp.sub("unknown")
+    try Files.makeDirectories(unknown)
+    try Files.writeAtomically(unknown + "/layout", Array("lazyfs-remote 9\n".utf8))
+    let error = #expect(throws: RemoteError.self) {
+      try Publisher.publish(store: store, image: digest, names: [], chunks: chunks, to: unknown)
+    }
+    #expect(error?.description.contains("lazyfs-remote 9") == true, "\(String(describing: error))")
+    #expect(String(decoding: try Files.read(unknown + "/layout"), as: UTF8.self) == "lazyfs-remote 9\n")
+    #expect(!Files.exists(unknown + "/indexes/\(digest.hex)"))
+  }
+
   @Test func deadOrWrongRemotesAreClearErrors() throws {
     let client = HTTPClient()
     client.attempts = 1
