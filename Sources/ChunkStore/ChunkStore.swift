@@ -150,15 +150,25 @@ public final class ChunkStore: @unchecked Sendable {
 }
 
 /// A few recently decompressed blocks: neighbouring small files share a block, and are usually read together.
-final class BlockCache: Sendable {
-  struct Key: Hashable { var pack: UInt32; var offset: UInt64 }
+public final class BlockCache: Sendable {
+  public struct Key: Hashable, Sendable {
+    public var pack: UInt32
+    public var offset: UInt64
+    public init(pack: UInt32, offset: UInt64) { (self.pack, self.offset) = (pack, offset) }
+  }
   private let state = Mutex<(entries: [Key: [UInt8]], order: [Key])>(([:], []))
   let capacity: Int
-  init(capacity: Int) { self.capacity = capacity }
+  public init(capacity: Int) { self.capacity = capacity }
 
-  func get(_ key: Key) -> [UInt8]? { state.withLock { $0.entries[key] } }
+  public func get(_ key: Key) -> [UInt8]? { state.withLock { $0.entries[key] } }
 
-  func put(_ key: Key, _ block: [UInt8]) {
+  public func remove(_ key: Key) {
+    state.withLock { s in
+      if s.entries.removeValue(forKey: key) != nil { s.order.removeAll { $0 == key } }
+    }
+  }
+
+  public func put(_ key: Key, _ block: [UInt8]) {
     state.withLock { s in
       if s.entries.updateValue(block, forKey: key) == nil { s.order.append(key) }
       if s.order.count > capacity { s.entries[s.order.removeFirst()] = nil }

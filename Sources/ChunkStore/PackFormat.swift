@@ -120,17 +120,21 @@ public enum PackFormat {
     PackIndexRecord.parse(bytes, pack: pack)
   }
 
-  /// A chunk out of its block's stored bytes (as read from the pack at `blockOffset`): decompressed when
-  /// the block is, cut out, and checked against `digest`. Corrupt bytes are an error, never returned.
-  public static func chunk(_ digest: Digest, at loc: ChunkLocation, storedBlock: [UInt8]) throws -> [UInt8] {
-    guard storedBlock.count == Int(loc.blockStoredLength) else {
-      throw CodecError("block of \(storedBlock.count) bytes, the pack index says \(loc.blockStoredLength)")
+  /// A block's bytes from its stored bytes (as read from the pack at `blockOffset`): decompressed when the
+  /// block is. Its chunks are then cut out by `chunk(_:at:block:)`, which checks each one.
+  public static func block(at loc: ChunkLocation, stored: [UInt8]) throws -> [UInt8] {
+    guard stored.count == Int(loc.blockStoredLength) else {
+      throw CodecError("block of \(stored.count) bytes, the pack index says \(loc.blockStoredLength)")
     }
-    var block = storedBlock
-    if loc.compressed {
-      block = [UInt8](repeating: 0, count: Int(loc.blockRawLength))
-      try storedBlock.withUnsafeBytes { s in try block.withUnsafeMutableBytes { try Zstd.decompress(s, into: $0) } }
-    }
+    guard loc.compressed else { return stored }
+    var block = [UInt8](repeating: 0, count: Int(loc.blockRawLength))
+    try stored.withUnsafeBytes { s in try block.withUnsafeMutableBytes { try Zstd.decompress(s, into: $0) } }
+    return block
+  }
+
+  /// A chunk cut out of its (decompressed) block and checked against `digest`. Corrupt bytes are an error,
+  /// never returned.
+  public static func chunk(_ digest: Digest, at loc: ChunkLocation, block: [UInt8]) throws -> [UInt8] {
     let start = Int(loc.offsetInBlock)
     let end = start + Int(loc.length)
     guard end <= block.count else { throw CodecError("chunk lies outside its block") }

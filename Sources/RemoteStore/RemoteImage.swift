@@ -17,7 +17,8 @@ public final class RemoteImage: @unchecked Sendable {
   private let packIDs: [Digest]
   private let locations: [Digest: ChunkLocation]
   private let flights = Mutex<[String: DispatchGroup]>([:])
-  private let counters = Mutex<(requests: Int, bytes: Int64, cacheHits: Int)>((0, 0, 0))
+  private let blocks = BlockCache(capacity: 16)
+  private let counters = Mutex<(requests: Int, bytes: Int64, cacheHits: Int, blockHits: Int)>((0, 0, 0, 0))
 
   /// Opens `reference` (a full digest, or a name published with the image) at `url`.
   public init(url: String, reference: String, client: HTTPClient = HTTPClient(), cache: DiskCache?) throws {
@@ -73,26 +74,45 @@ public final class RemoteImage: @unchecked Sendable {
 
   public func contains(_ d: Digest) -> Bool { locations[d] != nil }
 
-  /// Requests made and bytes fetched for chunks so far, and blocks served from the disk cache.
-  public var statistics: (requests: Int, bytes: Int64, cacheHits: Int) { counters.withLock { $0 } }
+  /// Requests made and bytes fetched for chunks so far, chunks served from blocks in the disk cache, and
+  /// chunks served from a block already decompressed in memory.
+  public var statistics: (requests: Int, bytes: Int64, cacheHits: Int, blockHits: Int) { counters.withLock { $0 } }
   public var cacheUsedBytes: Int64 { cache?.usedBytes ?? 0 }
   public var cacheCapacityBytes: Int64 { cache?.maxBytes ?? 0 }
 
-  /// A chunk's bytes, checked against its digest: from the disk cache, else fetched.
+  /// A chunk's bytes, checked against its digest: from a recently decompressed block, else from the disk
+  /// cache, else fetched. A block holds several chunks, usually read together: without the block cache each
+  /// of them read the block from disk and decompressed it again.
   public func chunk(_ d: Digest) throws -> [UInt8] {
     guard let loc = locations[d] else { throw RemoteError(baseURL, "chunk \(d) is in none of the image's packs") }
+    let blockKey = BlockCache.Key(pack: loc.pack, offset: loc.blockOffset)
+    if let block = blocks.get(blockKey) {
+      if let chunk = try? PackFormat.chunk(d, at: loc, block: block) {
+        counters.withLock { $0.blockHits += 1 }
+        return chunk
+      }
+      blocks.remove(blockKey)
+    }
     let pack = packIDs[Int(loc.pack)]
     let key = "\(pack.hex)-\(loc.blockOffset)"
     let url = "\(baseURL)/packs/\(pack.hex).pack"
     if let stored = cache?.get(key) {
-      if let chunk = try? PackFormat.chunk(d, at: loc, storedBlock: stored) {
+      if let block = try? PackFormat.block(at: loc, stored: stored),
+        let chunk = try? PackFormat.chunk(d, at: loc, block: block)
+      {
+        blocks.put(blockKey, block)
         counters.withLock { $0.cacheHits += 1 }
         return chunk
       }
       cache?.remove(key)  // corrupt on disk: fetch it again
     }
     let stored = try fetchBlock(key: key, url: url, loc: loc)
-    do { return try PackFormat.chunk(d, at: loc, storedBlock: stored) } catch {
+    do {
+      let block = try PackFormat.block(at: loc, stored: stored)
+      let chunk = try PackFormat.chunk(d, at: loc, block: block)
+      blocks.put(blockKey, block)
+      return chunk
+    } catch {
       cache?.remove(key)
       throw RemoteError(url, "block at \(loc.blockOffset) is corrupt: \(error)")
     }
