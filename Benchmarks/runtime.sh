@@ -66,21 +66,45 @@ PY
 
 echo "| what | median ms | p99 ms | min ms | failures |"
 echo "|---|---:|---:|---:|---:|"
+crun_row() {
+	if grep -q ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; then
+		unshare -m sh -c "umount /sys/fs/cgroup/unified && $*"
+	else
+		sh -c "$*"
+	fi
+}
+# `run` of the three runtimes, interleaved: $rounds rounds, each running every runtime $runs/$rounds times in
+# turn, so that whatever else the machine does (the kernel freeing the last runs' network namespaces, say)
+# falls on all three alike; the rows pool each runtime's times.
+rounds=10
+per=$((runs / rounds))
+raw=$work/raw
+mkdir -p "$raw"
+for _ in $(seq "$rounds"); do
+	"$sb" --raw "$raw/cf" "$per" "$crunfast" --root "$roots/cf" run @ID@ | cut -d' ' -f4 >>"$raw/cf.failures"
+	if command -v crun >/dev/null; then
+		crun_row "$sb --raw $raw/crun $per crun --root $roots/crun run @ID@" | cut -d' ' -f4 >>"$raw/crun.failures"
+	fi
+	if command -v runc >/dev/null; then
+		"$sb" --raw "$raw/runc" "$per" runc --root "$roots/runc" run @ID@ | cut -d' ' -f4 >>"$raw/runc.failures"
+	fi
+done
+pooled() { # pooled NAME: "median p99 min failures" of the times of every round
+	python3 - "$raw/$1" <<'PY'
+import sys
+t = sorted(float(x) for x in open(sys.argv[1]))
+failures = sum(int(x) for x in open(sys.argv[1] + ".failures"))
+print(f"{t[len(t) // 2]:.2f} {t[min(len(t) - 1, int(len(t) * 0.99))]:.2f} {t[0]:.2f} {failures}")
+PY
+}
 row "crun-fast --version" "$sb" "$runs" "$crunfast" --version
-row "crun-fast run /bin/true" "$sb" "$runs" "$crunfast" --root "$roots/cf" run @ID@
+row "crun-fast run /bin/true" pooled cf
 if command -v runc >/dev/null; then
 	row "runc --version" "$sb" "$runs" runc --version
-	row "runc run /bin/true" "$sb" "$runs" runc --root "$roots/runc" run @ID@
+	row "runc run /bin/true" pooled runc
 fi
 if command -v crun >/dev/null; then
-	crun_row() {
-		if grep -q ' /sys/fs/cgroup/unified ' /proc/self/mountinfo; then
-			unshare -m sh -c "umount /sys/fs/cgroup/unified && $*"
-		else
-			sh -c "$*"
-		fi
-	}
-	row "crun run /bin/true (private mount ns)" crun_row "$sb $runs crun --root $roots/crun run @ID@"
+	row "crun run /bin/true (private mount ns)" pooled crun
 fi
 row "crun-fast create+start+delete" "$sb" "$runs" "$crunfast" --root "$roots/cf" create @ID@ \; \
 	"$crunfast" --root "$roots/cf" start @ID@ \; "$crunfast" --root "$roots/cf" delete --force @ID@
@@ -124,6 +148,13 @@ fi
 # crun-fast, its start-up before main, and its exit).
 timeline=$work/timeline.txt
 read -r total _ < <(CRUN_FAST_TIMELINE=$timeline "$sb" "$runs" "$crunfast" --root "$roots/cf" run @ID@)
+if command -v crun >/dev/null; then
+	read -r cf_median _ < <(pooled cf)
+	read -r crun_median _ < <(pooled crun)
+	echo
+	echo "\`run\` of crun-fast, crun and runc interleaved in $rounds rounds of $per each; crun-fast / crun median:"
+	echo "$(python3 -c "print(f'{$cf_median / $crun_median:.2f}')") ×."
+fi
 echo
 echo "Where \`crun-fast run /bin/true\` spends its time (median of each phase over $runs runs, total $total ms):"
 echo

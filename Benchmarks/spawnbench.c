@@ -1,5 +1,6 @@
-// spawnbench [--stamp FILE] N CMD [ARGS…] [\; CMD [ARGS…]]… [+ CMD…] — runs the command sequence N times
-// and prints "median p99 min failures" in milliseconds. Every "@ID@" in an argument becomes an id unique
+// spawnbench [--stamp FILE] [--raw FILE] N CMD [ARGS…] [\; CMD [ARGS…]]… [+ CMD…] — runs the command
+// sequence N times and prints "median p99 min failures" in milliseconds; --raw also appends each time
+// (ms, one a line) to FILE, so a script can interleave rounds of several commands and pool them. Every "@ID@" in an argument becomes an id unique
 // to the iteration, so each run can create a fresh container. Commands run with stdout and stdin on
 // /dev/null through posix_spawn, and are timed with CLOCK_MONOTONIC around the whole sequence.
 //
@@ -66,14 +67,15 @@ static long long read_stamp(const char *stamp) {
 }
 
 int main(int argc, char **argv) {
-  const char *stamp = NULL;
-  if (argc > 2 && strcmp(argv[1], "--stamp") == 0) {
-    stamp = argv[2];
+  const char *stamp = NULL, *raw = NULL;
+  while (argc > 2 && (strcmp(argv[1], "--stamp") == 0 || strcmp(argv[1], "--raw") == 0)) {
+    if (strcmp(argv[1], "--stamp") == 0) stamp = argv[2];
+    else raw = argv[2];
     argv += 2;
     argc -= 2;
   }
   if (argc < 3) {
-    fprintf(stderr, "usage: spawnbench [--stamp FILE] N CMD [ARGS...] [\\; CMD...] [+ CMD...]\n");
+    fprintf(stderr, "usage: spawnbench [--stamp FILE] [--raw FILE] N CMD [ARGS...] [\\; CMD...] [+ CMD...]\n");
     return 2;
   }
   int n = atoi(argv[1]), measured = 0, failures = 0;
@@ -99,6 +101,15 @@ int main(int argc, char **argv) {
       if (stamp) continue;
     }
     times[measured++] = (double)(end - start) / 1e6;
+  }
+  if (raw) {
+    FILE *out = fopen(raw, "a");
+    if (!out) {
+      perror(raw);
+      return 1;
+    }
+    for (int i = 0; i < measured; i++) fprintf(out, "%.4f\n", times[i]);
+    fclose(out);
   }
   if (measured == 0) {
     printf("- - - %d\n", failures);
