@@ -9,7 +9,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bin=${LAZYFS_BIN:-$here/.build/release}
 fx=${LAZYFS_FIXTURES:-/var/cache/lazyfs-fixtures}
 work=${BENCH_DIR:-/var/tmp/lazyfs-bench-fs}
-hot_runs=${BENCH_HOT_RUNS:-5}
+hot_runs=${BENCH_HOT_RUNS:-11}
 cold_runs=${BENCH_COLD_RUNS:-3}
 lazyfs=$bin/lazyfs
 
@@ -53,11 +53,29 @@ cold() { # cold OP TREE: median over cold_runs, page cache dropped before each
 	done
 	printf '%s\n' "${out[@]}" | median
 }
-hot() { # hot OP TREE: one warm-up, then the median over hot_runs
-	"$1" "$2" >/dev/null 2>&1
-	local out=()
-	for _ in $(seq "$hot_runs"); do out+=("$(timed "$1" "$2")"); done
-	printf '%s\n' "${out[@]}" | median
+# side_by_side MODE OP TREE…: the median of each tree, in order, with the trees' runs interleaved (one run
+# of each in turn, the order reversed every other round), so that the machine's drift falls on all alike.
+# hot: one warm-up each, then hot_runs rounds; cold: cold_runs rounds, the page cache dropped before each run.
+side_by_side() {
+	local mode=$1 op=$2 rounds
+	shift 2
+	local trees=("$@") i t
+	declare -A out=()
+	if [[ $mode == hot ]]; then
+		for t in "${trees[@]}"; do "$op" "$t" >/dev/null 2>&1; done
+		rounds=$hot_runs
+	else
+		rounds=$cold_runs
+	fi
+	for i in $(seq "$rounds"); do
+		local order=("${trees[@]}")
+		((i % 2 == 0)) && order=($(printf '%s\n' "${trees[@]}" | tac))
+		for t in "${order[@]}"; do
+			[[ $mode == cold ]] && drop
+			out[$t]+="$(timed "$op" "$t") "
+		done
+	done
+	for t in "${trees[@]}"; do printf '%s\n' ${out[$t]} | median; done
 }
 start_nginx() { # start_nginx ROOT PORT
 	mkdir -p "$work/nginx"
@@ -114,7 +132,7 @@ echo "| operation | native (ms) | squashfuse_ll (ms) | lazyfs (ms) | squashfuse_
 echo "|---|---:|---:|---:|---:|---:|"
 for op in walk readall numpy; do
 	for mode in hot cold; do
-		n=$($mode $op "$work/native") s=$($mode $op "$work/squashfs") l=$($mode $op "$work/lazyfs")
+		{ read -r n; read -r s; read -r l; } < <(side_by_side $mode $op "$work/native" "$work/squashfs" "$work/lazyfs")
 		printf '| %s, %s | %s | %s | %s | %s | %s |\n' "$op" "$mode" "$(ms "$n")" "$(ms "$s")" "$(ms "$l")" \
 			"$(ratio "$s" "$n")" "$(ratio "$l" "$n")"
 	done
@@ -122,7 +140,8 @@ done
 echo
 echo "walk: \`find -type f | wc -l\`; readall: \`tar -cf - . | cat >/dev/null\`; numpy: \`chroot T python3 -c"
 echo "\"import numpy\"\`. cold: \`echo 3 > /proc/sys/vm/drop_caches\` first (lazyfs then reads its packs from disk),"
-echo "median of $cold_runs; hot: after one warm-up, median of $hot_runs."
+echo "median of $cold_runs; hot: after one warm-up, median of $hot_runs. The three trees' runs are interleaved (one of"
+echo "each in turn, the order reversed every other round)."
 "$lazyfs" umount "$work/lazyfs"
 fusermount3 -u "$work/squashfs"
 
