@@ -62,16 +62,16 @@ side_by_side() {
 	local trees=("$@") i t
 	declare -A out=()
 	if [[ $mode == hot ]]; then
-		for t in "${trees[@]}"; do "$op" "$t" >/dev/null 2>&1; done
+		for t in "${trees[@]}"; do "$op" "$t" >/dev/null 2>&1 || true; done
 		rounds=$hot_runs
 	else
 		rounds=$cold_runs
 	fi
 	for i in $(seq "$rounds"); do
 		local order=("${trees[@]}")
-		((i % 2 == 0)) && order=($(printf '%s\n' "${trees[@]}" | tac))
+		if ((i % 2 == 0)); then mapfile -t order < <(printf '%s\n' "${trees[@]}" | tac); fi
 		for t in "${order[@]}"; do
-			[[ $mode == cold ]] && drop
+			if [[ $mode == cold ]]; then drop; fi
 			out[$t]+="$(timed "$op" "$t") "
 		done
 	done
@@ -132,7 +132,8 @@ echo "| operation | native (ms) | squashfuse_ll (ms) | lazyfs (ms) | squashfuse_
 echo "|---|---:|---:|---:|---:|---:|"
 for op in walk readall numpy; do
 	for mode in hot cold; do
-		{ read -r n; read -r s; read -r l; } < <(side_by_side $mode $op "$work/native" "$work/squashfs" "$work/lazyfs")
+		{ read -r n; read -r s; read -r l; } < <(side_by_side $mode $op "$work/native" "$work/squashfs" "$work/lazyfs") ||
+			{ echo "lazyfs.sh: measuring $op ($mode) failed" >&2; exit 1; }
 		printf '| %s, %s | %s | %s | %s | %s | %s |\n' "$op" "$mode" "$(ms "$n")" "$(ms "$s")" "$(ms "$l")" \
 			"$(ratio "$s" "$n")" "$(ratio "$l" "$n")"
 	done

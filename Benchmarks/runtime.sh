@@ -32,9 +32,20 @@ trap cleanup EXIT
 
 cc -O2 -o "$work/spawnbench" "$here/spawnbench.c"
 bundle=$work/bundle
-mkdir -p "$bundle/rootfs/bin" "$bundle/rootfs/proc" "$bundle/rootfs/sys" "$bundle/rootfs/dev"
-cp /bin/busybox "$bundle/rootfs/bin/busybox"
-ln -s busybox "$bundle/rootfs/bin/true"
+fixtures=${LAZYFS_FIXTURES:-/var/cache/lazyfs-fixtures}
+# The tiny fixture's root file system (static busybox), copied so that the mount points the runtimes make
+# do not land in the fixture cache; without the fixture, a root of busybox alone.
+if [[ -x $fixtures/tiny/rootfs/bin/busybox ]]; then
+	mkdir -p "$bundle"
+	cp -a "$fixtures/tiny/rootfs" "$bundle/rootfs"
+	rootfs_from="the tiny fixture's root file system (static busybox)"
+else
+	mkdir -p "$bundle/rootfs/bin"
+	cp /bin/busybox "$bundle/rootfs/bin/busybox"
+	ln -s busybox "$bundle/rootfs/bin/true"
+	rootfs_from="a root file system of static busybox alone (no tiny fixture)"
+fi
+mkdir -p "$bundle/rootfs/proc" "$bundle/rootfs/sys" "$bundle/rootfs/dev"
 (cd "$bundle" && "$crunfast" spec)
 python3 - "$bundle/config.json" <<'PY'
 import json, sys
@@ -73,28 +84,38 @@ crun_row() {
 		sh -c "$*"
 	fi
 }
-# `run` of the three runtimes, interleaved: $rounds rounds, each running every runtime $runs/$rounds times in
-# turn, so that whatever else the machine does (the kernel freeing the last runs' network namespaces, say)
-# falls on all three alike; the rows pool each runtime's times.
+# `run` of the runtimes, interleaved: $rounds rounds, each running every runtime $runs/$rounds times in turn
+# (the order rotated every round), so that whatever else the machine does (the kernel freeing the last
+# runs' network namespaces, say) falls on all alike; the rows pool each runtime's times.
 rounds=10
-per=$((runs / rounds))
+per=$(((runs + rounds - 1) / rounds))
 raw=$work/raw
 mkdir -p "$raw"
-for _ in $(seq "$rounds"); do
-	"$sb" --raw "$raw/cf" "$per" "$crunfast" --root "$roots/cf" run @ID@ | cut -d' ' -f4 >>"$raw/cf.failures"
-	if command -v crun >/dev/null; then
-		crun_row "$sb --raw $raw/crun $per crun --root $roots/crun run @ID@" | cut -d' ' -f4 >>"$raw/crun.failures"
-	fi
-	if command -v runc >/dev/null; then
-		"$sb" --raw "$raw/runc" "$per" runc --root "$roots/runc" run @ID@ | cut -d' ' -f4 >>"$raw/runc.failures"
-	fi
+runtimes=(cf)
+command -v crun >/dev/null && runtimes+=(crun)
+command -v runc >/dev/null && runtimes+=(runc)
+one_round() { # one_round NAME: $per runs of NAME's `run`, times appended to $raw/NAME, failures counted
+	local result
+	case $1 in
+	cf) result=$("$sb" --raw "$raw/cf" "$per" "$crunfast" --root "$roots/cf" run @ID@) || true ;;
+	crun) result=$(crun_row "$sb --raw $raw/crun $per crun --root $roots/crun run @ID@") || true ;;
+	runc) result=$("$sb" --raw "$raw/runc" "$per" runc --root "$roots/runc" run @ID@) || true ;;
+	esac
+	echo "${result##* }" >>"$raw/$1.failures"
+}
+for r in $(seq 0 $((rounds - 1))); do
+	for k in $(seq 0 $((${#runtimes[@]} - 1))); do one_round "${runtimes[(r + k) % ${#runtimes[@]}]}"; done
 done
 pooled() { # pooled NAME: "median p99 min failures" of the times of every round
 	python3 - "$raw/$1" <<'PY'
-import sys
-t = sorted(float(x) for x in open(sys.argv[1]))
-failures = sum(int(x) for x in open(sys.argv[1] + ".failures"))
-print(f"{t[len(t) // 2]:.2f} {t[min(len(t) - 1, int(len(t) * 0.99))]:.2f} {t[0]:.2f} {failures}")
+import os, sys
+path = sys.argv[1]
+t = sorted(float(x) for x in open(path)) if os.path.exists(path) else []
+failures = sum(int(x) for x in open(path + ".failures") if x.strip().isdigit())
+if not t:
+    print(f"- - - {failures}")
+else:
+    print(f"{t[len(t) // 2]:.2f} {t[min(len(t) - 1, int(len(t) * 0.99))]:.2f} {t[0]:.2f} {failures}")
 PY
 }
 row "crun-fast --version" "$sb" "$runs" "$crunfast" --version
@@ -127,7 +148,6 @@ if command -v runc >/dev/null; then
 	runc --root "$roots/runc" delete --force bench-exec
 fi
 # A lazyfs root: the tiny fixture image imported into a store of its own, mounted and overlaid per start.
-fixtures=${LAZYFS_FIXTURES:-/var/cache/lazyfs-fixtures}
 if [[ -x $bin/lazyfs && -e $fixtures/tiny/rootfs.tar ]]; then
 	"$bin/lazyfs" import --store "$work/store" --name tiny "$fixtures/tiny/rootfs.tar" >/dev/null
 	lazy=$work/lazy-bundle
@@ -152,8 +172,8 @@ if command -v crun >/dev/null; then
 	read -r cf_median _ < <(pooled cf)
 	read -r crun_median _ < <(pooled crun)
 	echo
-	echo "\`run\` of crun-fast, crun and runc interleaved in $rounds rounds of $per each; crun-fast / crun median:"
-	echo "$(python3 -c "print(f'{$cf_median / $crun_median:.2f}')") ×."
+	echo "\`run\` of ${runtimes[*]} (cf = crun-fast) interleaved in $rounds rounds of $per each, the order rotated"
+	echo "every round; crun-fast / crun median: $(python3 -c "print(f'{$cf_median / $crun_median:.2f}')") ×."
 fi
 echo
 echo "Where \`crun-fast run /bin/true\` spends its time (median of each phase over $runs runs, total $total ms):"
@@ -284,5 +304,5 @@ PY
 	echo "Hot: 10 runs; cold: 5 runs (3 for the usual way), each after sync and drop_caches."
 fi
 echo
-echo "$runs runs each; busybox /bin/true in runc's default configuration (pid, network, ipc, uts and mount"
+echo "$runs runs each; /bin/true of $rootfs_from, in runc's default configuration (pid, network, ipc, uts and mount"
 echo "namespaces, read-only root, default mounts and devices); $(nproc) cores; cgroups $(test -e /sys/fs/cgroup/cgroup.controllers && echo v2 || echo v1)."

@@ -409,14 +409,23 @@ int cfi_loopback_up(void) {
   return rc;
 }
 
-int cfi_loopback_up_in(int netns_fd) {
+int cfi_loopback_up_in(int netns_fd, const char **failed) {
+  *failed = "open /proc/thread-self/ns/net";
   int own = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (own < 0) return -1;
+  *failed = "setns(CLONE_NEWNET)";
   int rc = setns(netns_fd, CLONE_NEWNET);
   if (rc == 0) {
+    *failed = "ioctl(SIOCSIFFLAGS) lo";
     rc = cfi_loopback_up();
     int e = errno;
-    if (setns(own, CLONE_NEWNET) != 0) abort();  // never go on in the container's network
+    if (setns(own, CLONE_NEWNET) != 0) {
+      // Never go on in the container's network: whatever this process starts next would be in it. The
+      // init dies with us (PR_SET_PDEATHSIG); `delete --force` removes what is left.
+      static const char message[] = "crun-fast: cannot return to the runtime's network namespace\n";
+      (void)!write(2, message, sizeof message - 1);
+      abort();
+    }
     errno = e;
   }
   int e = errno;

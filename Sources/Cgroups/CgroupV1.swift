@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Synchronization
 
 /// A cgroup on v1 hierarchies: one directory per mounted hierarchy, found in /proc/self/mountinfo,
 /// including named ones without controllers (name=systemd), which runc joins too.
@@ -134,10 +135,17 @@ public struct CgroupV1: Cgroup {
   }
 
   /// Controller (or `name=…`) → mount point for every v1 hierarchy, read once per process (`run` opens
-  /// the cgroup to create it and again to delete it).
-  public static func mountedHierarchies() -> [String: String] { hierarchiesNow }
+  /// the cgroup to create it and again to delete it); an empty answer (mountinfo unreadable) is read again.
+  public static func mountedHierarchies() -> [String: String] {
+    if let known = hierarchiesRead.withLock({ $0 }) { return known }
+    let found = readHierarchies()
+    if !found.isEmpty { hierarchiesRead.withLock { $0 = found } }
+    return found
+  }
 
-  private static let hierarchiesNow: [String: String] = {
+  private static let hierarchiesRead = Mutex<[String: String]?>(nil)
+
+  private static func readHierarchies() -> [String: String] {
     var out: [String: String] = [:]
     for mount in MountInfo.entries(type: "cgroup") {
       for option in mount.superOptions.split(separator: ",") {
@@ -146,7 +154,7 @@ public struct CgroupV1: Cgroup {
       }
     }
     return out
-  }()
+  }
 
   static let controllers: Set<String> = [
     "cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids", "net_cls", "net_prio",

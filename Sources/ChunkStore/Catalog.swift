@@ -101,11 +101,13 @@ public struct ImageCatalog: Sendable {
   var indexesDirectory: String { root + "/indexes" }
   var namesDirectory: String { root + "/names" }
 
-  /// The catalog of the store at `root`; throws when there is no store there.
+  /// The catalog of the store at `root`; throws when there is no store there, or one of a layout version
+  /// this code does not read.
   public init(root: String) throws {
     guard Files.exists(root + "/layout") else {
       throw StoreError.notAStore(path: root, reason: Files.exists(root) ? "no layout file" : "no such directory")
     }
+    _ = try StoreLayout.checkVersion(of: root)
     self.root = root
   }
 

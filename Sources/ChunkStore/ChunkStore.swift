@@ -35,15 +35,7 @@ public final class ChunkStore: @unchecked Sendable {
       }
       try Files.writeAtomically(layout, Array("lazyfs-store \(StoreLayout.version)\n".utf8))
     }
-    let text = String(decoding: try Files.read(layout), as: UTF8.self)
-    guard text.hasPrefix("lazyfs-store "), text.hasSuffix("\n"), let version = Int(text.dropFirst(13).dropLast()),
-      StoreLayout.readableVersions.contains(version)
-    else {
-      throw StoreError.notAStore(
-        path: root,
-        reason: "layout \"\(text.prefix(40))\" is not a version this lazyfs reads "
-          + "(\(StoreLayout.readableVersions.lowerBound) to \(StoreLayout.version))")
-    }
+    let version = try StoreLayout.checkVersion(of: root)
     // A writer may add what older readers cannot read (zstd-framed indexes): it marks the store first, so
     // that an older lazyfs refuses the store by name instead of failing on an index it cannot decode.
     if create && version < StoreLayout.version {

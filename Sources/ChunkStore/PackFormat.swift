@@ -1,7 +1,11 @@
 import Codecs
+import LinuxSystem
 
-/// The on-disk layout of a store, version 2 (version 1 stored image indexes raw only; this lazyfs reads
-/// both, and a writer moves a version 1 store to 2 before it writes anything).
+/// The on-disk layout of a store, version 2. Version 2 says the store may hold zstd-framed image indexes,
+/// which lazyfs before them cannot read; this lazyfs reads either form of index in either version (a few
+/// stores written while the version was still 1 hold framed ones), and a writer moves a version 1 store
+/// to 2 before it writes anything. Older binaries refuse a version 2 store where they open the store
+/// (import, export, verify, gc); an older `lazyfs mount` reads the index first and fails on it instead.
 ///
 /// ```
 /// ROOT/layout              "lazyfs-store 2\n": refuses to open a store of a version it does not know
@@ -31,8 +35,22 @@ import Codecs
 /// uses is committed, and a name only after its index.
 public enum StoreLayout {
   public static let version = 2
-  /// Versions this code opens: 1 differs only in having no zstd-framed image indexes.
+  /// Versions this code opens: 1 differs only in not announcing zstd-framed image indexes.
   public static let readableVersions = 1...2
+
+  /// The layout version of the store at `root`, or a `notAStore` error naming what the layout file says.
+  static func checkVersion(of root: String) throws -> Int {
+    let text = String(decoding: try Files.read(root + "/layout"), as: UTF8.self)
+    guard text.hasPrefix("lazyfs-store "), text.hasSuffix("\n"), let version = Int(text.dropFirst(13).dropLast()),
+      readableVersions.contains(version)
+    else {
+      throw StoreError.notAStore(
+        path: root,
+        reason: "layout \"\(text.prefix(40))\" is not a version this lazyfs reads "
+          + "(\(readableVersions.lowerBound) to \(StoreLayout.version))")
+    }
+    return version
+  }
   public static let packMagic: [UInt8] = Array("LZPACK01".utf8)
   public static let indexMagic: [UInt8] = Array("LZIDX001".utf8)
   /// New chunks are grouped into blocks of at least this size (a block ends at the first chunk past it).

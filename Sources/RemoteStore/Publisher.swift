@@ -19,14 +19,14 @@ public enum Publisher {
     store: ChunkStore, image: Digest, names: [String], chunks: [Digest], to dest: String
   ) throws -> PublishReport {
     var report = PublishReport()
-    for dir in ["", "/packs", "/indexes", "/images", "/names"] { try Files.makeDirectories(dest + dir) }
     let layout = dest + "/layout"
     // An older layout is moved to this version before a zstd-framed index goes in, so that an older reader
-    // refuses the directory by its layout instead of failing on the index.
+    // refuses the directory by its layout instead of failing on the index. An unknown one is left alone.
     let existing = Files.exists(layout) ? String(decoding: try Files.read(layout), as: UTF8.self) : nil
     if let existing, !RemoteLayout.readable.contains(existing) {
       throw RemoteError(layout, "not a lazyfs remote store layout this lazyfs writes (\"\(existing.prefix(30))\")")
     }
+    for dir in ["", "/packs", "/indexes", "/images", "/names"] { try Files.makeDirectories(dest + dir) }
     if existing != RemoteLayout.version { try Files.writeAtomically(layout, Array(RemoteLayout.version.utf8)) }
 
     var packs = Set<Digest>()

@@ -1,7 +1,7 @@
 /// A published store: plain files that any static server, bucket or CDN can serve.
 ///
 /// ```
-/// DEST/layout              "lazyfs-remote 2\n" (1: image indexes raw only; readers take both)
+/// DEST/layout              "lazyfs-remote 2\n" (2 announces zstd-framed indexes; readers take 1 and 2)
 /// DEST/packs/ID.pack       pack files, exactly as in the local store (blocks fetched by range request)
 /// DEST/packs/ID.idx        their indexes (ID = SHA-256 of the .idx, so a client checks what it got)
 /// DEST/indexes/HEX         image indexes as the store holds them, one zstd frame each (HEX = SHA-256
@@ -14,7 +14,8 @@
 /// a second image into the same directory writes only the packs it does not already find there.
 public enum RemoteLayout {
   public static let version = "lazyfs-remote 2\n"
-  /// Layouts a reader accepts: version 1 differs only in having no zstd-framed image indexes.
+  /// Layouts a reader accepts: version 1 differs only in not announcing zstd-framed image indexes (a reader
+  /// takes either form of index from either).
   public static let readable: Set<String> = ["lazyfs-remote 1\n", version]
   static func nameFile(_ name: String) -> String { name.replacing("/", with: "%2F") }
 }

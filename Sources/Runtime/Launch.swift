@@ -56,6 +56,8 @@ extension Runtime {
         try Files.writeText("/proc/\(spawned.pid)/oom_score_adj", "\(score)")
       }
       try spawned.proceed()
+      // Before the create-time hooks, which see the network as runc leaves it (its init brings `lo` up first).
+      if plan.cloneFlags & CFI_CLONE_NEWNET != 0 { try bringUpLoopback(of: spawned) }
       if plan.steps.contains(where: { $0.kind == .hooks }) {
         try runCreateHooks(id, prepared, initProcess: spawned, created: created)
       }
@@ -78,7 +80,6 @@ extension Runtime {
         hooks: prepared.bundle.spec.hooks, lazyImage: prepared.bundle.lazyRoot?.image)
       try store.save(state)
       Timeline.mark("state")
-      if plan.cloneFlags & CFI_CLONE_NEWNET != 0 { try bringUpLoopback(of: spawned) }
       try spawned.waitReady()
       Timeline.mark("init_ready")
       if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8), durable: false) }
@@ -105,10 +106,16 @@ extension Runtime {
   private func bringUpLoopback(of process: InitProcess) throws {
     let path = "/proc/\(process.pid)/ns/net"
     let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-    // An init already gone reports why through waitReady.
-    guard fd >= 0 else { return }
+    guard fd >= 0 else {
+      // An init already gone reports why through waitReady.
+      if errno == ENOENT || errno == ESRCH { return }
+      throw SystemError("open", path: path)
+    }
     defer { close(fd) }
-    guard cfi_loopback_up_in(fd) == 0 else { throw SystemError("ioctl(SIOCSIFFLAGS)", path: "lo in \(path)") }
+    var failed: UnsafePointer<CChar>?
+    guard cfi_loopback_up_in(fd, &failed) == 0 else {
+      throw SystemError(failed.map { String(cString: $0) } ?? "ioctl(SIOCSIFFLAGS) lo", path: path)
+    }
   }
 
   /// Writes where the cgroup will be (`StateStore.cgroupRecord`) before it is made. No fsync: it only

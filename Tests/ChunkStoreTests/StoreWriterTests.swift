@@ -197,6 +197,8 @@ import Testing
       try Files.writeAtomically(layout, Array(bad.utf8))
       let error = #expect(throws: StoreError.self) { try ChunkStore(root: dir.path, create: true) }
       #expect("\(String(describing: error))".contains("is not a version this lazyfs reads"), "\(bad)")
+      // A mount resolves its image through the catalog before it opens the store: refused there too.
+      #expect(throws: StoreError.self) { try ImageCatalog(root: dir.path) }
       #expect(try version() == bad)
     }
   }

@@ -155,8 +155,9 @@ pid_t cfi_spawn(const struct cfi_config *config);
 /// new one; returns 0 or -1 with errno.
 int cfi_loopback_up(void);
 
-/// The same in the network namespace `netns_fd`, entered by the calling thread and left again.
-int cfi_loopback_up_in(int netns_fd);
+/// The same in the network namespace `netns_fd`, entered by the calling thread and left again; on failure
+/// `*failed` names the step.
+int cfi_loopback_up_in(int netns_fd, const char **failed);
 
 
 /// CLONE_NEWNET, which Swift does not see without _GNU_SOURCE.
