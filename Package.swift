@@ -113,7 +113,8 @@ let package = Package(
       name: "RuntimeTests",
       dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem"],
       swiftSettings: strict),
-    .testTarget(name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(
+      name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),

@@ -2,6 +2,7 @@ import Archive
 import Codecs
 import Glibc
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// Archives written by the tools images are really built with: GNU tar (gnu and pax dialects) and Python's tarfile.

@@ -2,6 +2,7 @@ import Archive
 import Codecs
 import Glibc
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// TarWriter → TarReader: every field of every entry type survives, with PAX only where ustar cannot hold it.

@@ -2,22 +2,10 @@ import Archive
 import Codecs
 import Glibc
 import LinuxSystem
+import TestSupport
 import Testing
 
-/// A fresh directory under /tmp, removed by `remove()`.
-struct TempDir {
-  let path: String
-
-  init() throws {
-    var template = Array("/tmp/archive-tests-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw SystemError("mkdtemp")
-    }
-    path = String(cString: made)
-  }
-
-  func remove() { Files.removeTree(path) }
-
+extension TempDir {
   /// Runs a shell command in this directory and fails the test (with the command) when it exits non-zero.
   func shell(_ command: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let status = system("cd '\(path)' && \(command)")

@@ -1,6 +1,7 @@
 import ChunkStore
 import Codecs
 import LinuxSystem
+import TestSupport
 import Testing
 
 /// Writing files into a store: chunk lists that cover each file, dedup, commit and abort.

@@ -5,21 +5,6 @@ import LinuxSystem
 import TestSupport
 import Testing
 
-/// A fresh directory under /tmp, removed by `remove()`.
-struct TempDir {
-  let path: String
-
-  init() throws {
-    var template = Array("/tmp/chunkstore-tests-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw SystemError("mkdtemp")
-    }
-    path = String(cString: made)
-  }
-
-  func remove() { Files.removeTree(path) }
-}
-
 /// A new, empty store in a temporary directory.
 struct TestStore {
   let dir: TempDir

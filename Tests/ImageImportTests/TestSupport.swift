@@ -25,22 +25,6 @@ func importImage(_ source: String, store: String, sourceLocation: SourceLocation
   return r.lastLine
 }
 
-/// A fresh directory under /tmp, removed by `remove()`.
-struct TempDir {
-  let path: String
-
-  init(_ prefix: String = "import-tests") throws {
-    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw SystemError("mkdtemp")
-    }
-    path = String(cString: made)
-  }
-
-  func sub(_ name: String) -> String { "\(path)/\(name)" }
-  func remove() { Files.removeTree(path) }
-}
-
 /// Total bytes of the regular files under `path`.
 func diskBytes(_ path: String) throws -> Int64 {
   var total: Int64 = 0

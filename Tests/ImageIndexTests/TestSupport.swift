@@ -2,22 +2,8 @@ import Codecs
 import Glibc
 import ImageIndex
 import LinuxSystem
+import TestSupport
 import Testing
-
-/// A fresh directory under /tmp, removed by `remove()`.
-struct TempDir {
-  let path: String
-
-  init() throws {
-    var template = Array("/tmp/imageindex-tests-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw SystemError("mkdtemp")
-    }
-    path = String(cString: made)
-  }
-
-  func remove() { Files.removeTree(path) }
-}
 
 /// A made-up chunk digest.
 func chunk(_ n: Int) -> Digest { Digest.of(Array("chunk \(n)".utf8)) }

@@ -19,38 +19,6 @@ func lazyfs(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLoca
   return r
 }
 
-/// A fresh directory under /tmp, removed by `remove()`.
-struct TempDir {
-  let path: String
-
-  init(_ prefix: String = "lazyfs-mount-tests") throws {
-    var template = Array("/tmp/\(prefix)-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw SystemError("mkdtemp")
-    }
-    path = String(cString: made)
-  }
-
-  func sub(_ name: String) -> String { "\(path)/\(name)" }
-
-  /// Makes a subdirectory and returns its path.
-  func directory(_ name: String) throws -> String {
-    try Files.makeDirectories(sub(name))
-    return sub(name)
-  }
-
-  /// Removes the tree, unless something is still mounted inside it (removing through a live overlay would
-  /// delete its upper files; through a lazyfs mount it would only fail): then it is left, and recorded.
-  func remove() {
-    let mounts = (try? MountTable.mounts()) ?? []
-    if let inside = mounts.first(where: { $0.target.hasPrefix(path + "/") }) {
-      Issue.record("not removing \(path): \(inside) is still mounted")
-      return
-    }
-    Files.removeTree(path)
-  }
-}
-
 /// An image imported into a store and exported back to a directory: the reference a mount is compared to.
 /// Each fixture is imported once per test run, shared by the tests that only read it, and removed at exit.
 struct PreparedImage: Sendable {

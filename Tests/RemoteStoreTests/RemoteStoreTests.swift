@@ -8,20 +8,6 @@ import RemoteStore
 import TestSupport
 import Testing
 
-/// A fresh directory under /tmp, removed by `remove()`.
-struct TempDir {
-  let path: String
-  init() throws {
-    var template = Array("/tmp/remote-tests-XXXXXX".utf8CString)
-    guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-      throw SystemError("mkdtemp")
-    }
-    path = String(cString: made)
-  }
-  func sub(_ name: String) -> String { "\(path)/\(name)" }
-  func remove() { Files.removeTree(path) }
-}
-
 let fixtures = ProcessInfo.processInfo.environment["LAZYFS_FIXTURES"] ?? "/var/cache/lazyfs-fixtures"
 func fixtureAvailable(_ name: String) -> Bool { Files.exists("\(fixtures)/\(name)/.done") }
 
