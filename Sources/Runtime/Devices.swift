@@ -21,10 +21,10 @@ extension MountPlan {
     return Self.defaultDevices.filter { !paths.contains($0.path) } + configured
   }
 
-  func deviceSteps() -> [PlanStep] {
+  func deviceSteps(_ join: SecureJoin) -> [PlanStep] {
     var steps: [PlanStep] = []
     for device in devices {
-      let target = SecureJoin.resolve(root: rootfs, device.path)
+      let target = join.resolve(device.path)
       steps.append(.mkdir(Files.dirname(of: target)))
       if userNamespace {
         steps.append(PlanStep(.mkfile, target))
@@ -48,7 +48,7 @@ extension MountPlan {
       ("/proc/self/fd", "/dev/fd"), ("/proc/self/fd/0", "/dev/stdin"), ("/proc/self/fd/1", "/dev/stdout"),
       ("/proc/self/fd/2", "/dev/stderr"), ("pts/ptmx", "/dev/ptmx"),
     ]
-    for (source, path) in links { steps.append(.symlink(source, SecureJoin.resolve(root: rootfs, path))) }
+    for (source, path) in links { steps.append(.symlink(source, join.resolve(path))) }
     return steps
   }
 }

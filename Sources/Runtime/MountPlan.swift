@@ -41,13 +41,14 @@ public struct MountPlan {
     // pivot_root needs the new root to be a mount point.
     steps.append(.mount(rootfs, rootfs, nil, MountFlag.bind | MountFlag.recursive))
     var devBoundFromHost = false
+    let join = SecureJoin(root: rootfs)
     for (i, mount) in (spec.mounts ?? []).enumerated() {
-      let target = SecureJoin.resolve(root: rootfs, mount.destination)
+      let target = join.resolve(mount.destination)
       let options = MountOptions(mount.options ?? [])
       if mount.destination == "/dev", options.isBind { devBoundFromHost = true }
       steps += try mountSteps(mount, at: i, target: target, options: options)
     }
-    if !devBoundFromHost { steps += deviceSteps() }
+    if !devBoundFromHost { steps += deviceSteps(join) }
     steps.append(PlanStep(.pivotRoot, rootfs))
     if let name = spec.linux?.rootfsPropagation, let flags = MountOptions.propagation(name) {
       steps.append(.mount(nil, "/", nil, flags))
