@@ -17,6 +17,11 @@ struct LazyFSCommand: ParsableCommand {
       Import.self, Images.self, RemoveImage.self, Inspect.self, Export.self, Publish.self, Verify.self, GC.self,
       Mount.self, Umount.self, Stats.self,
     ])
+
+  static func main() {
+    if let command = FastPath.command(Array(CommandLine.arguments.dropFirst())) { FastPath.run(command) }
+    Self.main(nil)
+  }
 }
 
 /// Options every verb that touches a store takes.
@@ -24,7 +29,10 @@ struct StoreOptions: ParsableArguments {
   @Option(help: "The store directory (default: $LAZYFS_STORE, else /var/lib/lazyfs).")
   var store: String?
 
-  var path: String {
+  var path: String { Self.path(store) }
+
+  /// `store` if given, else $LAZYFS_STORE, else /var/lib/lazyfs.
+  static func path(_ store: String?) -> String {
     if let store { return store }
     if let env = getenv("LAZYFS_STORE"), env.pointee != 0 { return String(cString: env) }
     return "/var/lib/lazyfs"

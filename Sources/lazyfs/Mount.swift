@@ -37,6 +37,31 @@ struct Mount: ParsableCommand {
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
   func run() throws {
+    try MountOptions(
+      store: storeOptions.path, foreground: foreground, allowOther: allowOther, setuid: setuid, logFile: logFile,
+      cacheMib: cacheMib, readaheadKb: readaheadKb, remote: remote, cache: cache, cacheMax: cacheMax, image: image,
+      mountpoint: mountpoint
+    ).run()
+  }
+}
+
+/// `lazyfs mount`'s options as plain values: what `Mount` parsed, or what `FastPath` read from a command
+/// line of the usual shape without starting ArgumentParser.
+struct MountOptions {
+  var store: String
+  var foreground = false
+  var allowOther = false
+  var setuid = false
+  var logFile: String?
+  var cacheMib = 64
+  var readaheadKb: Int?
+  var remote: String?
+  var cache = MountRequest.defaultRemoteCache
+  var cacheMax = "10G"
+  var image: String
+  var mountpoint: String
+
+  func run() throws {
     let readaheadKb = self.readaheadKb ?? (remote == nil ? 1024 : 0)
     try guarded("mount") {
       guard cacheMib > 0 else { throw ValidationError("--cache-mib must be positive") }
@@ -45,7 +70,7 @@ struct Mount: ParsableCommand {
         throw ValidationError("--cache-max \"\(cacheMax)\" is not a size (bytes, or a number with K, M, G or T)")
       }
       var request = MountRequest(
-        store: storeOptions.path, image: image, mountpoint: mountpoint, allowOther: allowOther,
+        store: store, image: image, mountpoint: mountpoint, allowOther: allowOther,
         cacheCapacity: cacheMib << 20, readaheadKilobytes: readaheadKb)
       request.remote = remote
       request.setuid = setuid
@@ -55,7 +80,7 @@ struct Mount: ParsableCommand {
       // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
       let (reference, absoluteMountpoint) = try Mounter.check(request)
       var arguments = [
-        "mount", "--foreground", "--store", absolute(storeOptions.path), "--cache-mib", "\(cacheMib)",
+        "mount", "--foreground", "--store", absolute(store), "--cache-mib", "\(cacheMib)",
         "--readahead-kb", "\(readaheadKb)",
       ]
       if allowOther { arguments.append("--allow-other") }
@@ -63,7 +88,7 @@ struct Mount: ParsableCommand {
       if let remote { arguments += ["--remote", remote, "--cache", absolute(cache), "--cache-max", cacheMax] }
       arguments += [reference, absoluteMountpoint]
       var forked = request
-      forked.store = absolute(storeOptions.path)
+      forked.store = absolute(store)
       forked.image = reference
       forked.mountpoint = absoluteMountpoint
       forked.remoteCache = absolute(cache)

@@ -9,7 +9,9 @@ struct Umount: ParsableCommand {
   var lazy = false
   @Argument(help: "The mount point.") var mountpoint: String
 
-  func run() throws {
+  func run() throws { try Self.unmount(mountpoint, lazy: lazy) }
+
+  static func unmount(_ mountpoint: String, lazy: Bool) throws {
     try guarded("umount") { try Unmounter.unmount(mountpoint, lazy: lazy) }
   }
 }

@@ -196,6 +196,47 @@ struct MountErrorTests {
     #expect(!isMounted(mountpoint))
   }
 
+  /// `mount` and `umount` lines of the usual shape are read without ArgumentParser (`FastPath`); every
+  /// other shape goes to ArgumentParser. Both must mean the same: `=` and separate values, `--`, flags in
+  /// any place, and ArgumentParser's own errors for what the fast path does not take.
+  @Test("mount and umount read their command lines as ArgumentParser does")
+  func commandLineShapes() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    let shapes: [[String]] = [
+      ["mount", "--store=\(image.store)", image.digest, mountpoint],
+      ["mount", "--cache-mib", "16", "--store", image.store, "--readahead-kb=0", "--", image.digest, mountpoint],
+      ["mount", image.digest, "--store", image.store, mountpoint, "--cache-max=1G"],
+      // Short and repeated options are ArgumentParser's to read.
+      ["mount", "--store", image.store, "--cache-mib", "8", "--cache-mib", "16", image.digest, mountpoint],
+    ]
+    for shape in shapes {
+      let r = try run(lazyfsBinary, shape)
+      #expect(r.status == 0, "\(shape): \(r.stderr)")
+      #expect(isMounted(mountpoint), "\(shape)")
+      let unmount = try run(lazyfsBinary, ["umount", "--lazy", "--", mountpoint])
+      #expect(unmount.status == 0, "\(unmount.stderr)")
+      #expect(!isMounted(mountpoint))
+    }
+    let refused: [(arguments: [String], says: String)] = [
+      (["mount", "--store", image.store, "--bogus", image.digest, mountpoint], "Unknown option '--bogus'"),
+      (["mount", "--store", image.store, "--cache-mib", "x", image.digest, mountpoint], "--cache-mib"),
+      (["mount", "--store", image.store, image.digest], "Missing expected argument"),
+      (["mount", "--store", "--foreground", image.digest, mountpoint], "--store"),
+      (["umount", mountpoint, mountpoint], "Unexpected argument"),
+    ]
+    for (arguments, says) in refused {
+      let r = try run(lazyfsBinary, arguments)
+      #expect(r.status != 0, "\(arguments)")
+      #expect(r.stderr.contains(says), "\(arguments): \(r.stderr)")
+      #expect(!isMounted(mountpoint))
+    }
+    let help = try run(lazyfsBinary, ["mount", "--help"])
+    #expect(help.status == 0 && help.stdout.contains("USAGE: lazyfs mount"), "\(help.stdout)")
+  }
+
   @Test("a second mount on a lazyfs mount point is refused")
   func mountOnMount() throws {
     let image = try PreparedImage.tiny.get()
