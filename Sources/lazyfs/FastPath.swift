@@ -69,7 +69,8 @@ enum FastPath {
         flags: ["foreground", "allow-other", "setuid"]),
       positional.count == 2
     else { return nil }
-    var options = MountOptions(store: StoreOptions.path(values["store"]), image: positional[0], mountpoint: positional[1])
+    var options = MountOptions(
+      store: StoreOptions.path(values["store"]), image: positional[0], mountpoint: positional[1])
     if let text = values["cache-mib"] {
       guard let n = Int(text) else { return nil }
       options.cacheMib = n
