@@ -118,6 +118,9 @@ else:
     print(f"{t[len(t) // 2]:.2f} {t[min(len(t) - 1, int(len(t) * 0.99))]:.2f} {t[0]:.2f} {failures}")
 PY
 }
+# How fast this machine starts any process right now (busybox is static; most of it is glibc's start-up,
+# whose CPUID instructions each trap to the hypervisor): the yardstick for the absolute figures below.
+row "busybox true (any process start, for scale)" "$sb" "$runs" /bin/busybox true
 row "crun-fast --version" "$sb" "$runs" "$crunfast" --version
 row "crun-fast run /bin/true" pooled cf
 if command -v runc >/dev/null; then
