@@ -34,6 +34,21 @@ struct HookTests {
     return text.split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
   }
 
+  /// A createContainer hook runs in the container's network namespace with `lo` already up, as under runc
+  /// (whose init brings it up before the hooks): IPv6 gives `lo` its ::1 only once it is up.
+  @Test func createContainerHookSeesLoopbackUp() throws {
+    let c = try TestContainer("hooklo", args: ["/bin/true"])
+    defer { c.cleanup() }
+    try install("#!/bin/sh\ngrep -c ' lo$' /proc/self/net/if_inet6 > \"$1\"\n", at: c.bundle + "/lo-hook")
+    c.spec.hooks = Spec.Hooks(
+      createContainer: [Spec.Hook(path: c.bundle + "/lo-hook", args: ["lo-hook", c.bundle + "/lo-count"])])
+    #expect(c.spec.linux?.namespaces?.contains { $0.type == "network" && $0.path == nil } == true)
+    let result = try c.run()
+    #expect(result.status == 0, "\(result)")
+    let count = try String(contentsOfFile: c.bundle + "/lo-count", encoding: .utf8)
+    #expect(count == "1\n", "lines for lo in the hook's /proc/self/net/if_inet6: \(count)")
+  }
+
   @Test func everyHookRunsInItsPlaceWithTheState() throws {
     let c = try TestContainer("hooks", args: ["/bin/sleep", "1000"])
     defer { c.cleanup() }
