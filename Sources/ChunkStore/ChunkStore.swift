@@ -33,14 +33,12 @@ public final class ChunkStore: @unchecked Sendable {
       for dir in [root, packsDirectory, tmpDirectory, indexesDirectory, namesDirectory] {
         try Files.makeDirectories(dir, mode: 0o700)
       }
-      try Files.writeAtomically(layout, Array("lazyfs-store \(StoreLayout.version)\n".utf8))
+      try Files.writeAtomically(layout, StoreLayout.layoutFile)
     }
     let version = try StoreLayout.checkVersion(of: root)
     // A writer may add what older readers cannot read (zstd-framed indexes): it marks the store first, so
     // that an older lazyfs refuses the store by name instead of failing on an index it cannot decode.
-    if create && version < StoreLayout.version {
-      try Files.writeAtomically(layout, Array("lazyfs-store \(StoreLayout.version)\n".utf8))
-    }
+    if create && version < StoreLayout.version { try Files.writeAtomically(layout, StoreLayout.layoutFile) }
     try reloadPacks()
   }
 
@@ -108,14 +106,9 @@ public final class ChunkStore: @unchecked Sendable {
       throw StoreError.corruptChunk(
         Digest.of([]), pack: packName, reason: "pack is truncated at offset \(loc.blockOffset)")
     }
-    var block = stored
-    if loc.compressed {
-      block = [UInt8](repeating: 0, count: Int(loc.blockRawLength))
-      do {
-        try stored.withUnsafeBytes { s in try block.withUnsafeMutableBytes { try Zstd.decompress(s, into: $0) } }
-      } catch {
-        throw StoreError.corruptChunk(Digest.of([]), pack: packName, reason: "\(error) at offset \(loc.blockOffset)")
-      }
+    let block: [UInt8]
+    do { block = try PackFormat.block(at: loc, stored: stored) } catch {
+      throw StoreError.corruptChunk(Digest.of([]), pack: packName, reason: "\(error) at offset \(loc.blockOffset)")
     }
     blocks.put(key, block)
     return block

@@ -37,6 +37,8 @@ public enum StoreLayout {
   public static let version = 2
   /// Versions this code opens: 1 differs only in not announcing zstd-framed image indexes.
   public static let readableVersions = 1...2
+  /// The `layout` file of a store of this version.
+  static let layoutFile = Array("lazyfs-store \(version)\n".utf8)
 
   /// The layout version of the store at `root`, or a `notAStore` error naming what the layout file says.
   static func checkVersion(of root: String) throws -> Int {

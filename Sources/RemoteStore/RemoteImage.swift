@@ -93,26 +93,25 @@ public final class RemoteImage: @unchecked Sendable {
       }
       blocks.remove(blockKey)
     }
+    // A block's stored bytes decompressed, the chunk cut out and checked; only then is the block kept.
+    func serve(_ stored: [UInt8]) throws -> [UInt8] {
+      let block = try PackFormat.block(at: loc, stored: stored)
+      let chunk = try PackFormat.chunk(d, at: loc, block: block)
+      blocks.put(blockKey, block)
+      return chunk
+    }
     let pack = packIDs[Int(loc.pack)]
     let key = "\(pack.hex)-\(loc.blockOffset)"
     let url = "\(baseURL)/packs/\(pack.hex).pack"
     if let stored = cache?.get(key) {
-      if let block = try? PackFormat.block(at: loc, stored: stored),
-        let chunk = try? PackFormat.chunk(d, at: loc, block: block)
-      {
-        blocks.put(blockKey, block)
+      if let chunk = try? serve(stored) {
         counters.withLock { $0.cacheHits += 1 }
         return chunk
       }
       cache?.remove(key)  // corrupt on disk: fetch it again
     }
     let stored = try fetchBlock(key: key, url: url, loc: loc)
-    do {
-      let block = try PackFormat.block(at: loc, stored: stored)
-      let chunk = try PackFormat.chunk(d, at: loc, block: block)
-      blocks.put(blockKey, block)
-      return chunk
-    } catch {
+    do { return try serve(stored) } catch {
       cache?.remove(key)
       throw RemoteError(url, "block at \(loc.blockOffset) is corrupt: \(error)")
     }
