@@ -14,15 +14,10 @@ public enum MountInfo {
     public var superOptions: String
   }
 
-  /// Every mount, in mount order; none when mountinfo cannot be read.
-  public static func entries() -> [Entry] {
-    guard let bytes = try? Files.read("/proc/self/mountinfo") else { return [] }
-    return parse(bytes)
-  }
-
-  /// The mounts of file system type `type` only: the other lines are skipped without being decoded (a
-  /// node running many containers has hundreds of overlay mounts, and the cgroup v1 code needs only its few).
-  public static func entries(type: String) -> [Entry] {
+  /// Every mount, in mount order, or only those of file system type `type`, whose other lines are skipped
+  /// without being decoded (a node running many containers has hundreds of overlay mounts, and the cgroup
+  /// v1 code needs only its few); none when mountinfo cannot be read.
+  public static func entries(type: String? = nil) -> [Entry] {
     guard let bytes = try? Files.read("/proc/self/mountinfo") else { return [] }
     return parse(bytes, type: type)
   }
