@@ -111,7 +111,7 @@ let package = Package(
     .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
     .testTarget(
       name: "RuntimeTests",
-      dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem"],
+      dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem", "TestSupport"], swiftSettings: strict),

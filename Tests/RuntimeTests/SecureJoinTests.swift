@@ -1,14 +1,16 @@
 // Mount targets resolved inside the root filesystem: symlinks followed, never out of the root.
 import Foundation
 import Runtime
+import TestSupport
 import Testing
 
 @Suite("SecureJoin")
 struct SecureJoinTests {
   /// A root with `proc -> /etc` (absolute), `up -> ../../..`, `rel -> etc/sub`, a loop `a -> b -> a`, and
   /// `dev` a plain directory.
-  func makeRoot() throws -> String {
-    let root = NSTemporaryDirectory() + "securejoin-\(UUID().uuidString)"
+  func makeRoot() throws -> TempDir {
+    let dir = try TempDir("securejoin")
+    let root = dir.path
     let fm = FileManager.default
     try fm.createDirectory(atPath: root + "/etc/sub", withIntermediateDirectories: true)
     try fm.createDirectory(atPath: root + "/dev", withIntermediateDirectories: true)
@@ -17,12 +19,13 @@ struct SecureJoinTests {
     try fm.createSymbolicLink(atPath: root + "/rel", withDestinationPath: "etc/sub")
     try fm.createSymbolicLink(atPath: root + "/a", withDestinationPath: "b")
     try fm.createSymbolicLink(atPath: root + "/b", withDestinationPath: "a")
-    return root
+    return dir
   }
 
   @Test func symlinksAreFollowedInsideTheRoot() throws {
-    let root = try makeRoot()
-    defer { try? FileManager.default.removeItem(atPath: root) }
+    let dir = try makeRoot()
+    defer { dir.remove() }
+    let root = dir.path
     let join = SecureJoin(root: root)
     // An absolute link is taken relative to the root, never the host's /etc.
     #expect(join.resolve("/proc/sys") == root + "/etc/sys")
@@ -39,8 +42,9 @@ struct SecureJoinTests {
 
   /// A resolver remembers what it looked at; a fresh one sees a change made since.
   @Test func oneResolverPerPlanRemembersLinks() throws {
-    let root = try makeRoot()
-    defer { try? FileManager.default.removeItem(atPath: root) }
+    let dir = try makeRoot()
+    defer { dir.remove() }
+    let root = dir.path
     let join = SecureJoin(root: root)
     #expect(join.resolve("/dev/pts") == root + "/dev/pts")
     #expect(join.resolve("/dev/shm") == root + "/dev/shm")
