@@ -27,6 +27,8 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
     .systemLibrary(name: "CFuse", pkgConfig: "fuse3", providers: [.apt(["libfuse3-dev"])]),
+    // FUSE over io_uring for libfuse 3.14, which predates it (see Sources/CFuseRing/include/fuse_ring.h).
+    .target(name: "CFuseRing", dependencies: ["CFuse"]),
     // libcurl, loaded with dlopen on first use (see Sources/CCurl/include/shim.h).
     .target(name: "CCurl"),
     .systemLibrary(name: "CSeccomp", pkgConfig: "libseccomp", providers: [.apt(["libseccomp-dev"])]),
@@ -53,7 +55,7 @@ let package = Package(
     .target(
       name: "LazyFS",
       dependencies: [
-        "CFuse", "ChunkStore", "ImageIndex", "RemoteStore", "Codecs", "LinuxSystem",
+        "CFuse", "CFuseRing", "ChunkStore", "ImageIndex", "RemoteStore", "Codecs", "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),

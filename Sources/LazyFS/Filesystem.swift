@@ -25,6 +25,8 @@ public final class ImageFilesystem: Sendable {
   var chunkBytes: Int64 { Self.once(chunkTotal) { index.chunkBytes } }
   /// The fusermount3 process `auto_unmount` leaves watching the daemon; found after mounting.
   let unmountHelper = Mutex<Int32?>(nil)
+  /// The io_uring transport, when the session has one.
+  let transport = Mutex<RingTransport?>(nil)
   /// Whether the kernel takes ENOSYS from open/opendir to mean "never ask again" (set at INIT).
   let openless = Atomic<Bool>(false)
   let opendirless = Atomic<Bool>(false)
@@ -58,6 +60,7 @@ public final class ImageFilesystem: Sendable {
   public func snapshot() -> MountStatistics {
     let s = statistics
     let loadedBytes = s.distinctBytes.load(ordering: .relaxed)
+    let (overRing, ringRequests) = transport.withLock { t in (t?.accepted ?? false, t?.requests) }
     return MountStatistics(
       image: digest.description, mountpoint: mountpoint, pid: getpid(),
       unmountHelperPid: unmountHelper.withLock { $0 }, uptimeSeconds: s.uptimeSeconds,
@@ -68,7 +71,8 @@ public final class ImageFilesystem: Sendable {
       loadLatencyMicroseconds: s.latency.summary(), chunksLoaded: s.distinctChunks.load(ordering: .relaxed),
       chunksTotal: Int64(index.chunkCount), bytesLoaded: loadedBytes, bytesTotal: chunkBytes,
       shareFetched: chunkBytes > 0 ? Double(loadedBytes) / Double(chunkBytes) : 0,
-      remote: source.remoteStatistics)
+      remote: source.remoteStatistics, transport: overRing ? "io_uring" : "/dev/fuse",
+      ringRequests: overRing ? ringRequests : nil)
   }
 
   /// Capabilities asked of the kernel at INIT, each only where the kernel offers it.

@@ -43,6 +43,10 @@ public struct MountStatistics: Codable, Sendable, Equatable {
   public var shareFetched: Double
   /// With `--remote`: what went over the network.
   public var remote: RemoteFetchStatistics?
+  /// How requests reach the daemon: "io_uring" (one ring per CPU) or "/dev/fuse".
+  public var transport: String?
+  /// Requests served through the rings, with io_uring.
+  public var ringRequests: Int64?
 
   public func json(pretty: Bool = false) throws -> [UInt8] {
     let encoder = JSONEncoder()

@@ -25,6 +25,8 @@ public struct MountRequest: Sendable {
   public var remote: String?
   public var remoteCache: String = MountRequest.defaultRemoteCache
   public var remoteCacheMaxBytes: Int64 = 10 << 30
+  /// Serve over io_uring where the kernel offers it (root, local store only; see `FuseSession`).
+  public var ioUring = true
 
   public static let defaultRemoteCache = "/var/cache/lazyfs/remote"
 
@@ -89,7 +91,7 @@ public enum Mounter {
       cacheCapacity: request.cacheCapacity, logger: logger)
     let session = try FuseSession(
       filesystem: filesystem, allowOther: request.allowOther, setuid: request.setuid,
-      readaheadKilobytes: request.readaheadKilobytes)
+      readaheadKilobytes: request.readaheadKilobytes, ioUring: request.ioUring && request.remote == nil)
     try session.mount()
     (source as? OpeningChunkSource)?.start()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")

@@ -1,4 +1,5 @@
 import CFuse
+import CFuseRing
 import Dispatch
 import Glibc
 import LinuxSystem
@@ -13,6 +14,11 @@ import Synchronization
 /// libfuse mounts through fusermount3, which stays behind watching the daemon and unmounts if it dies, so
 /// a crashed or killed daemon never leaves a mount whose every access fails with ENOTCONN. As root, the
 /// mount is made directly and a watcher of our own does fusermount3's part (`DirectMount`).
+///
+/// As root, requests come over io_uring where the kernel offers it (Linux 6.14+ with `fuse.enable_uring`):
+/// one ring and one daemon thread per CPU, so a request is served on the CPU that made it instead of waking
+/// a thread on another (see `CFuseRing`). Not with a remote source: a ring thread serves its CPU's
+/// requests one at a time, and a network fetch would hold up every other request made on that CPU.
 public final class FuseSession {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
@@ -23,10 +29,13 @@ public final class FuseSession {
   /// Mounted by `DirectMount` (root) rather than libfuse and fusermount3.
   private var direct = false
   private var mountedDevice: String?
+  /// The io_uring transport, where the kernel may offer it.
+  private let ring: OpaquePointer?
 
-  public init(filesystem: ImageFilesystem, allowOther: Bool, setuid: Bool = false, readaheadKilobytes: Int = 1024)
-    throws
-  {
+  public init(
+    filesystem: ImageFilesystem, allowOther: Bool, setuid: Bool = false, readaheadKilobytes: Int = 1024,
+    ioUring: Bool = true
+  ) throws {
     self.filesystem = filesystem
     self.allowOther = allowOther
     self.setuid = setuid
@@ -44,10 +53,14 @@ public final class FuseSession {
       throw MountError("fuse_session_new(\(options)): \(libfuseLog.last ?? "failed")")
     }
     session = se
+    // Four entries a CPU: one thread serves them in turn; more only hold memory (1 MiB each, untouched).
+    ring = ioUring && geteuid() == 0 ? lf_ring_create(se, 4) : nil
   }
 
   deinit {
     if mounted && !direct { fuse_session_unmount(session) }
+    filesystem.transport.withLock { $0 = nil }
+    lf_ring_destroy(ring)
     fuse_session_destroy(session)
   }
 
@@ -59,11 +72,13 @@ public final class FuseSession {
     if geteuid() == 0 {
       let source = "lazyfs:\(filesystem.digest.hex.prefix(12))"
       let fd = try DirectMount.mount(mountpoint, source: source, allowOther: allowOther, setuid: !allowOther || setuid)
-      guard fuse_session_mount(session, "/dev/fd/\(fd)") == 0 else {
+      let rc = lf_ring_install(session, fd, ring)
+      guard rc == 0 else {
         umount2(mountpoint, Int32(MNT_DETACH))
         close(fd)
-        throw MountError("mounting on \(mountpoint): \(libfuseLog.last ?? "fuse_session_mount(/dev/fd) failed")")
+        throw MountError("mounting on \(mountpoint): \(libfuseLog.last ?? "fuse_session_custom_io: \(Errno(-rc))")")
       }
+      if let ring { filesystem.transport.withLock { $0 = RingTransport(ring) } }
       (mounted, direct) = (true, true)
       guard let device = MountTable.lazyfsDevice(at: mountpoint) else {
         umount2(mountpoint, Int32(MNT_DETACH))
@@ -92,8 +107,14 @@ public final class FuseSession {
     let mountpoint = filesystem.mountpoint
     let allowSetuid = geteuid() == 0 && !allowOther && !direct
     let readahead = readaheadKilobytes
+    let transport = filesystem.transport.withLock { $0 }
     DispatchQueue.global().async {
       guard Self.waitUntilServing(mountpoint) else { return }
+      if let failure = transport?.failure {
+        logger.warning("the kernel offered FUSE over io_uring, but \(failure) failed: serving over /dev/fuse")
+      } else if transport?.accepted == true {
+        logger.debug("requests come over io_uring, one ring per CPU")
+      }
       if allowSetuid { Self.allowSetuidAndDevices(mountpoint, logger: logger) }
       if readahead > 0 { Self.raiseReadahead(mountpoint, kilobytes: readahead, logger: logger) }
       ready()
@@ -160,6 +181,18 @@ public final class FuseSession {
     }
     return false
   }
+}
+
+/// The io_uring transport as `lazyfs stats` and the log see it. The pointer stays valid while the session
+/// lives; the session clears `ImageFilesystem.transport` before it frees the ring.
+final class RingTransport: @unchecked Sendable {
+  let ring: OpaquePointer
+  init(_ ring: OpaquePointer) { self.ring = ring }
+  /// Whether the kernel was told yes at INIT.
+  var accepted: Bool { lf_ring_accepted(ring) != 0 }
+  var requests: Int64 { Int64(lf_ring_requests(ring)) }
+  /// What failed when the kernel offered io_uring and the rings could not be set up.
+  var failure: String? { lf_ring_failure(ring).map { String(cString: $0) } }
 }
 
 /// `statfs.f_type` of every FUSE mount.

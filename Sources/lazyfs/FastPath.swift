@@ -66,7 +66,7 @@ enum FastPath {
     guard
       let (values, flags, positional) = split(
         arguments, options: ["store", "log-file", "cache-mib", "readahead-kb", "remote", "cache", "cache-max"],
-        flags: ["foreground", "allow-other", "setuid"]),
+        flags: ["foreground", "allow-other", "setuid", "no-io-uring"]),
       positional.count == 2
     else { return nil }
     var options = MountOptions(
@@ -86,6 +86,7 @@ enum FastPath {
     options.foreground = flags.contains("foreground")
     options.allowOther = flags.contains("allow-other")
     options.setuid = flags.contains("setuid")
+    options.noIoUring = flags.contains("no-io-uring")
     return { try options.run() }
   }
 

@@ -33,14 +33,16 @@ struct Mount: ParsableCommand {
   @Option(help: "Where chunks fetched from --remote are kept.") var cache = MountRequest.defaultRemoteCache
   @Option(help: "The most the --cache may hold (e.g. 512M, 20G); least recently used blocks go first.")
   var cacheMax = "10G"
+  @Flag(help: "Serve over /dev/fuse even where the kernel offers FUSE over io_uring (fuse.enable_uring).")
+  var noIoUring = false
   @Argument(help: "The image.") var image: String
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
   func run() throws {
     try MountOptions(
       store: storeOptions.path, foreground: foreground, allowOther: allowOther, setuid: setuid, logFile: logFile,
-      cacheMib: cacheMib, readaheadKb: readaheadKb, remote: remote, cache: cache, cacheMax: cacheMax, image: image,
-      mountpoint: mountpoint
+      cacheMib: cacheMib, readaheadKb: readaheadKb, remote: remote, cache: cache, cacheMax: cacheMax,
+      noIoUring: noIoUring, image: image, mountpoint: mountpoint
     ).run()
   }
 }
@@ -58,6 +60,7 @@ struct MountOptions {
   var remote: String?
   var cache = MountRequest.defaultRemoteCache
   var cacheMax = "10G"
+  var noIoUring = false
   var image: String
   var mountpoint: String
 
@@ -76,6 +79,7 @@ struct MountOptions {
       request.setuid = setuid
       request.remoteCache = cache
       request.remoteCacheMaxBytes = cacheMaxBytes
+      request.ioUring = !noIoUring
       if foreground { return try serve(request, readiness: Readiness.fromEnvironment()) }
       // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
       let (reference, absoluteMountpoint) = try Mounter.check(request)
@@ -85,6 +89,7 @@ struct MountOptions {
       ]
       if allowOther { arguments.append("--allow-other") }
       if setuid { arguments.append("--setuid") }
+      if noIoUring { arguments.append("--no-io-uring") }
       if let remote { arguments += ["--remote", remote, "--cache", absolute(cache), "--cache-max", cacheMax] }
       arguments += [reference, absoluteMountpoint]
       var forked = request

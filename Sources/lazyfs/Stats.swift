@@ -29,6 +29,9 @@ struct Stats: ParsableCommand {
         "fetched      \(s.chunksLoaded) of \(s.chunksTotal) chunks, \(humanBytes(s.bytesLoaded)) of "
           + "\(humanBytes(s.bytesTotal)) (\(format1(100 * s.shareFetched)) %)")
       print("cache        \(humanBytes(s.cacheBytes)) of \(humanBytes(s.cacheCapacityBytes))")
+      if let t = s.transport {
+        print("transport    \(t)\(s.ringRequests.map { " (\($0) requests through the rings)" } ?? "")")
+      }
       if let r = s.remote {
         print(
           "remote       \(r.url): \(humanBytes(r.bytesFetched)) in \(r.requests) requests, \(r.diskCacheHits) disk cache hits"

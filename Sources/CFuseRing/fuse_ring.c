@@ -1,0 +1,546 @@
+// FUSE over io_uring for libfuse 3.14: see include/fuse_ring.h for why and how.
+// Kernel interface: Documentation/filesystems/fuse/fuse-io-uring.rst and include/uapi/linux/fuse.h
+// (ABI 7.42), which Debian 12's headers predate; the few definitions needed are below with an lf_ prefix.
+#define _GNU_SOURCE
+#define FUSE_USE_VERSION 314
+#include "fuse_ring.h"
+
+#include <errno.h>
+#include <fuse3/fuse_lowlevel.h>
+#include <linux/fuse.h>
+#include <linux/io_uring.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+// FUSE_OVER_IO_URING is bit 41 of the INIT flags, bit 9 of the flags2 word.
+#define LF_OVER_IO_URING_FLAGS2 (1u << 9)
+#define LF_CMD_REGISTER 1
+#define LF_CMD_COMMIT_AND_FETCH 2
+#define LF_STOP_TAG 0  // user_data of the eventfd poll that ends a ring thread
+
+struct lf_ent_in_out {
+  uint64_t flags;
+  uint64_t commit_id;  // the request's unique, given back on commit
+  uint32_t payload_sz;  // bytes valid in the payload buffer, either way
+  uint32_t padding;
+  uint64_t reserved;
+};
+
+struct lf_req_header {
+  char in_out[128];  // fuse_in_header on fetch, fuse_out_header on commit
+  char op_in[128];  // the opcode's fixed argument struct (the kernel's in_args[0])
+  struct lf_ent_in_out ent;
+};
+
+struct lf_cmd_req {  // in the 80-byte command area of a 128-byte SQE
+  uint64_t flags;
+  uint64_t commit_id;
+  uint16_t qid;
+  uint8_t padding[6];
+};
+
+struct lf_queue;
+
+struct lf_entry {
+  struct lf_queue *queue;
+  struct lf_req_header *header;
+  char *payload;
+  struct iovec iov[2];
+  uint64_t commit_id;
+  int last_cmd;
+  _Atomic int busy;  // a request is being served and not yet committed
+};
+
+struct lf_queue {
+  lf_ring *ring;
+  unsigned qid;
+  int ring_fd, event_fd;
+  pthread_t thread;
+  int thread_started;
+  pthread_mutex_t lock;  // the SQ ring and to_submit
+  unsigned to_submit;
+  void *sq_map, *cq_map;
+  size_t sq_map_len, cq_map_len, sqes_len;
+  struct io_uring_sqe *sqes;  // 128 bytes each (IORING_SETUP_SQE128)
+  struct io_uring_cqe *cqes;
+  _Atomic unsigned *sq_tail, *cq_head, *cq_tail;
+  unsigned *sq_mask, *cq_mask, *sq_array;
+  struct lf_entry *entries;
+  char *request;  // one request in /dev/fuse layout, for fuse_session_process_buf
+};
+
+struct lf_ring {
+  struct fuse_session *se;
+  int fd;
+  unsigned nqueues, depth;
+  size_t payload_size;
+  struct lf_queue *queues;
+  int init_seen, offered;
+  uint64_t init_unique;
+  _Atomic int accepted;
+  _Atomic uint64_t requests;
+  const char *failure;
+  pthread_mutex_t start_lock;
+  pthread_cond_t start_cond;
+  int start;  // 1: register with the kernel, -1: give up
+};
+
+// libfuse hands custom I/O the session's userdata (the file system), not ours: the ring is found by fd.
+#define LF_SLOTS 64
+static struct {
+  _Atomic int fd;
+  lf_ring *_Atomic ring;
+} lf_registry[LF_SLOTS];
+
+static lf_ring *lf_lookup(int fd) {
+  for (int i = 0; i < LF_SLOTS; i++)
+    if (atomic_load_explicit(&lf_registry[i].fd, memory_order_acquire) == fd + 1)
+      return atomic_load_explicit(&lf_registry[i].ring, memory_order_relaxed);
+  return NULL;
+}
+
+// The entry whose request the current thread is serving, when that thread is its ring's.
+static __thread struct lf_entry *lf_current;
+
+static int lf_io_uring_setup(unsigned entries, struct io_uring_params *p) {
+  return (int)syscall(__NR_io_uring_setup, entries, p);
+}
+
+static int lf_io_uring_enter(int fd, unsigned submit, unsigned wait, unsigned flags) {
+  return (int)syscall(__NR_io_uring_enter, fd, submit, wait, flags, NULL, 0);
+}
+
+/// Size of the opcode's fixed argument struct, which the kernel puts in op_in (payload gets the rest);
+/// -1 for an opcode a read-only file system is not sent (it is answered ENOSYS without libfuse).
+static int lf_op_size(uint32_t opcode) {
+  switch (opcode) {
+    case FUSE_LOOKUP: case FUSE_READLINK: case FUSE_STATFS: case FUSE_DESTROY: return 0;
+    case FUSE_GETATTR: return sizeof(struct fuse_getattr_in);
+    case FUSE_OPEN: case FUSE_OPENDIR: return sizeof(struct fuse_open_in);
+    case FUSE_READ: case FUSE_READDIR: case FUSE_READDIRPLUS: return sizeof(struct fuse_read_in);
+    case FUSE_RELEASE: case FUSE_RELEASEDIR: return sizeof(struct fuse_release_in);
+    case FUSE_FLUSH: return sizeof(struct fuse_flush_in);
+    case FUSE_FSYNC: case FUSE_FSYNCDIR: return sizeof(struct fuse_fsync_in);
+    case FUSE_GETXATTR: case FUSE_LISTXATTR: return sizeof(struct fuse_getxattr_in);
+    case FUSE_ACCESS: return sizeof(struct fuse_access_in);
+    case FUSE_IOCTL: return sizeof(struct fuse_ioctl_in);
+    case FUSE_POLL: return sizeof(struct fuse_poll_in);
+    case FUSE_LSEEK: return sizeof(struct fuse_lseek_in);
+    case FUSE_BMAP: return sizeof(struct fuse_bmap_in);
+    case FUSE_GETLK: return sizeof(struct fuse_lk_in);
+    default: return -1;
+  }
+}
+
+/// Queues one command for `e` (caller holds the queue's lock); it goes to the kernel with the next enter.
+static void lf_prep(struct lf_queue *q, struct lf_entry *e, int cmd) {
+  unsigned tail = atomic_load_explicit(q->sq_tail, memory_order_relaxed);
+  unsigned index = tail & *q->sq_mask;
+  struct io_uring_sqe *sqe = (struct io_uring_sqe *)((char *)q->sqes + (size_t)index * 128);
+  memset(sqe, 0, 128);
+  if (e == NULL) {  // the stop poll on the queue's eventfd
+    sqe->opcode = IORING_OP_POLL_ADD;
+    sqe->fd = q->event_fd;
+    sqe->poll32_events = POLLIN;
+    sqe->user_data = LF_STOP_TAG;
+  } else {
+    sqe->opcode = IORING_OP_URING_CMD;
+    sqe->fd = q->ring->fd;
+    sqe->cmd_op = (uint32_t)cmd;
+    sqe->user_data = (uint64_t)(uintptr_t)e;
+    struct lf_cmd_req *req = (struct lf_cmd_req *)sqe->cmd;
+    req->qid = (uint16_t)q->qid;
+    if (cmd == LF_CMD_REGISTER) {
+      sqe->addr = (uint64_t)(uintptr_t)e->iov;
+      sqe->len = 2;
+    } else {
+      req->commit_id = e->commit_id;
+    }
+    e->last_cmd = cmd;
+  }
+  q->sq_array[index] = index;
+  atomic_store_explicit(q->sq_tail, tail + 1, memory_order_release);
+  q->to_submit++;
+}
+
+/// Submits what is queued and, with `wait`, sleeps until a completion arrives.
+static int lf_enter(struct lf_queue *q, int wait) {
+  pthread_mutex_lock(&q->lock);
+  unsigned n = q->to_submit;
+  q->to_submit = 0;
+  pthread_mutex_unlock(&q->lock);
+  int rc = lf_io_uring_enter(q->ring_fd, n, wait ? 1 : 0, wait ? IORING_ENTER_GETEVENTS : 0);
+  int err = errno;
+  unsigned done = rc > 0 ? (unsigned)rc : 0;
+  if (done < n) {
+    pthread_mutex_lock(&q->lock);
+    q->to_submit += n - done;
+    pthread_mutex_unlock(&q->lock);
+  }
+  if (rc < 0 && err != EINTR && err != EAGAIN && err != EBUSY) return -err;
+  return 0;
+}
+
+/// Copies a reply (libfuse's iovec: out header, then arguments) into the entry and commits it.
+static ssize_t lf_commit(struct lf_entry *e, const struct iovec *iov, int count) {
+  struct lf_queue *q = e->queue;
+  size_t total = iov[0].iov_len, len = 0;
+  struct fuse_out_header out = *(const struct fuse_out_header *)iov[0].iov_base;
+  for (int i = 1; i < count; i++) {
+    total += iov[i].iov_len;
+    if (len + iov[i].iov_len > q->ring->payload_size) {
+      out.error = -EIO;  // cannot happen with libfuse's limits; never send a partial reply
+      len = 0;
+      break;
+    }
+    memcpy(e->payload + len, iov[i].iov_base, iov[i].iov_len);
+    len += iov[i].iov_len;
+  }
+  out.len = (uint32_t)(sizeof out + len);
+  memcpy(e->header->in_out, &out, sizeof out);
+  e->header->ent.payload_sz = (uint32_t)len;
+  atomic_store_explicit(&e->busy, 0, memory_order_relaxed);
+  pthread_mutex_lock(&q->lock);
+  lf_prep(q, e, LF_CMD_COMMIT_AND_FETCH);
+  pthread_mutex_unlock(&q->lock);
+  // The ring thread submits with its next wait; a reply from any other thread must go now.
+  if (lf_current != e) lf_enter(q, 0);
+  return (ssize_t)total;
+}
+
+/// Serves one request fetched into `e`.
+static void lf_serve(struct lf_queue *q, struct lf_entry *e) {
+  lf_ring *r = q->ring;
+  struct fuse_in_header in;
+  memcpy(&in, e->header->in_out, sizeof in);
+  e->commit_id = e->header->ent.commit_id;
+  uint32_t payload = e->header->ent.payload_sz;
+  int op = lf_op_size(in.opcode);
+  atomic_store_explicit(&e->busy, 1, memory_order_relaxed);
+  lf_current = e;
+  if (op < 0 || payload > r->payload_size) {
+    struct fuse_out_header out = {.len = sizeof out, .error = -ENOSYS, .unique = in.unique};
+    struct iovec iov = {.iov_base = &out, .iov_len = sizeof out};
+    lf_commit(e, &iov, 1);
+  } else {
+    in.len = (uint32_t)(sizeof in + (size_t)op + payload);
+    memcpy(q->request, &in, sizeof in);
+    memcpy(q->request + sizeof in, e->header->op_in, (size_t)op);
+    memcpy(q->request + sizeof in + (size_t)op, e->payload, payload);
+    struct fuse_buf buf = {.size = in.len, .mem = q->request};
+    fuse_session_process_buf(r->se, &buf);
+  }
+  lf_current = NULL;
+  atomic_fetch_add_explicit(&r->requests, 1, memory_order_relaxed);
+}
+
+static void *lf_queue_main(void *arg) {
+  struct lf_queue *q = arg;
+  lf_ring *r = q->ring;
+  cpu_set_t cpus;
+  CPU_ZERO(&cpus);
+  CPU_SET(q->qid, &cpus);
+  sched_setaffinity(0, sizeof cpus, &cpus);  // best effort: a cpuset may forbid it; then only slower
+  char name[16];
+  snprintf(name, sizeof name, "lazyfs-ring-%u", q->qid);
+  pthread_setname_np(pthread_self(), name);
+
+  pthread_mutex_lock(&r->start_lock);
+  while (r->start == 0) pthread_cond_wait(&r->start_cond, &r->start_lock);
+  int start = r->start;
+  pthread_mutex_unlock(&r->start_lock);
+  if (start < 0) return NULL;
+
+  pthread_mutex_lock(&q->lock);
+  for (unsigned i = 0; i < r->depth; i++) lf_prep(q, &q->entries[i], LF_CMD_REGISTER);
+  lf_prep(q, NULL, 0);
+  pthread_mutex_unlock(&q->lock);
+  for (;;) {
+    if (lf_enter(q, 1) < 0) return NULL;
+    unsigned head = atomic_load_explicit(q->cq_head, memory_order_relaxed);
+    unsigned tail = atomic_load_explicit(q->cq_tail, memory_order_acquire);
+    int stop = 0;
+    for (; head != tail; head++) {
+      struct io_uring_cqe *cqe = &q->cqes[head & *q->cq_mask];
+      struct lf_entry *e = (struct lf_entry *)(uintptr_t)cqe->user_data;
+      int res = cqe->res;
+      if (e == NULL) {
+        stop = 1;
+      } else if (res == -EINTR || res == -EAGAIN) {  // not initialised yet, or interrupted: again
+        pthread_mutex_lock(&q->lock);
+        lf_prep(q, e, e->last_cmd);
+        pthread_mutex_unlock(&q->lock);
+      } else if (res < 0) {
+        stop = 1;  // the connection is gone (ENOTCONN on unmount) or the kernel refused the ring
+      } else {
+        lf_serve(q, e);
+      }
+    }
+    atomic_store_explicit(q->cq_head, head, memory_order_release);
+    if (stop) return NULL;
+  }
+}
+
+static void lf_queue_free(struct lf_queue *q, unsigned depth, size_t payload_size) {
+  if (q->entries) {
+    for (unsigned i = 0; i < depth; i++) {
+      if (q->entries[i].header) munmap(q->entries[i].header, 4096);
+      if (q->entries[i].payload) munmap(q->entries[i].payload, payload_size);
+    }
+    free(q->entries);
+  }
+  free(q->request);
+  if (q->sqes) munmap(q->sqes, q->sqes_len);
+  if (q->cq_map && q->cq_map != q->sq_map) munmap(q->cq_map, q->cq_map_len);
+  if (q->sq_map) munmap(q->sq_map, q->sq_map_len);
+  if (q->ring_fd >= 0) close(q->ring_fd);
+  if (q->event_fd >= 0) close(q->event_fd);
+  pthread_mutex_destroy(&q->lock);
+}
+
+/// Creates a queue's ring, buffers and thread (waiting for `start`); the failing step's name, or NULL.
+static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q) {
+  struct io_uring_params p;
+  memset(&p, 0, sizeof p);
+  p.flags = IORING_SETUP_SQE128 | IORING_SETUP_CQSIZE;
+  p.cq_entries = 2 * (r->depth + 1);
+  q->ring_fd = lf_io_uring_setup(r->depth + 1, &p);
+  if (q->ring_fd < 0) return "io_uring_setup";
+  q->sq_map_len = p.sq_off.array + p.sq_entries * sizeof(unsigned);
+  q->cq_map_len = p.cq_off.cqes + p.cq_entries * sizeof(struct io_uring_cqe);
+  if (p.features & IORING_FEAT_SINGLE_MMAP) {
+    if (q->cq_map_len > q->sq_map_len) q->sq_map_len = q->cq_map_len;
+  }
+  q->sq_map = mmap(NULL, q->sq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->ring_fd,
+                   IORING_OFF_SQ_RING);
+  if (q->sq_map == MAP_FAILED) return q->sq_map = NULL, "mmap of the submission ring";
+  q->cq_map = q->sq_map;
+  if (!(p.features & IORING_FEAT_SINGLE_MMAP)) {
+    q->cq_map = mmap(NULL, q->cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->ring_fd,
+                     IORING_OFF_CQ_RING);
+    if (q->cq_map == MAP_FAILED) return q->cq_map = NULL, "mmap of the completion ring";
+  }
+  q->sqes_len = (size_t)p.sq_entries * 128;
+  q->sqes = mmap(NULL, q->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->ring_fd,
+                 IORING_OFF_SQES);
+  if (q->sqes == MAP_FAILED) return q->sqes = NULL, "mmap of the submission entries";
+  char *sq = q->sq_map, *cq = q->cq_map;
+  q->sq_tail = (_Atomic unsigned *)(sq + p.sq_off.tail);
+  q->sq_mask = (unsigned *)(sq + p.sq_off.ring_mask);
+  q->sq_array = (unsigned *)(sq + p.sq_off.array);
+  q->cq_head = (_Atomic unsigned *)(cq + p.cq_off.head);
+  q->cq_tail = (_Atomic unsigned *)(cq + p.cq_off.tail);
+  q->cq_mask = (unsigned *)(cq + p.cq_off.ring_mask);
+  q->cqes = (struct io_uring_cqe *)(cq + p.cq_off.cqes);
+
+  q->event_fd = eventfd(0, EFD_CLOEXEC);
+  if (q->event_fd < 0) return "eventfd";
+  q->request = malloc(sizeof(struct fuse_in_header) + 128 + r->payload_size);
+  q->entries = calloc(r->depth, sizeof *q->entries);
+  if (!q->request || !q->entries) return "memory for the ring";
+  for (unsigned i = 0; i < r->depth; i++) {
+    struct lf_entry *e = &q->entries[i];
+    e->queue = q;
+    // Page-aligned, as the kernel maps them; the payload is touched only as far as requests fill it.
+    e->header = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (e->header == MAP_FAILED) return e->header = NULL, "memory for the ring";
+    e->payload = mmap(NULL, r->payload_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (e->payload == MAP_FAILED) return e->payload = NULL, "memory for the ring";
+    e->iov[0] = (struct iovec){.iov_base = e->header, .iov_len = sizeof(struct lf_req_header)};
+    e->iov[1] = (struct iovec){.iov_base = e->payload, .iov_len = r->payload_size};
+  }
+  // The thread takes no signals: libfuse's handlers (SIGTERM, SIGINT, SIGHUP) run on its own threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  int rc = pthread_create(&q->thread, NULL, lf_queue_main, q);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (rc != 0) return "pthread_create";
+  q->thread_started = 1;
+  return NULL;
+}
+
+static void lf_release_threads(lf_ring *r, int start) {
+  pthread_mutex_lock(&r->start_lock);
+  if (r->start == 0) r->start = start;
+  pthread_cond_broadcast(&r->start_cond);
+  pthread_mutex_unlock(&r->start_lock);
+}
+
+static void lf_queues_free(lf_ring *r) {
+  if (!r->queues) return;
+  lf_release_threads(r, -1);
+  for (unsigned i = 0; i < r->nqueues; i++) {
+    struct lf_queue *q = &r->queues[i];
+    if (q->thread_started) {
+      uint64_t one = 1;
+      if (write(q->event_fd, &one, sizeof one) < 0) { /* the thread may be gone already */ }
+      pthread_join(q->thread, NULL);
+    }
+    lf_queue_free(q, r->depth, r->payload_size);
+  }
+  free(r->queues);
+  r->queues = NULL;
+}
+
+/// The INIT reply: set up every queue, then say yes to io_uring in it, then let the queues register.
+static ssize_t lf_reply_init(lf_ring *r, int fd, struct iovec *iov, int count) {
+  struct fuse_out_header *out = iov[0].iov_base;
+  struct fuse_init_out *init = count >= 2 ? iov[1].iov_base : NULL;
+  if (out->error != 0 || init == NULL || iov[1].iov_len < offsetof(struct fuse_init_out, flags2) + 4) {
+    r->failure = "the INIT reply has no room for flags2";
+    return writev(fd, iov, count);
+  }
+  size_t payload = 8192;
+  if (init->max_write > payload) payload = init->max_write;
+  if ((init->flags & FUSE_MAX_PAGES) && (size_t)init->max_pages * 4096 > payload)
+    payload = (size_t)init->max_pages * 4096;
+  r->payload_size = (payload + 4095) & ~(size_t)4095;
+  r->queues = calloc(r->nqueues, sizeof *r->queues);
+  const char *failed = r->queues ? NULL : "memory for the ring";
+  for (unsigned i = 0; r->queues && i < r->nqueues; i++) {
+    struct lf_queue *q = &r->queues[i];
+    q->ring = r;
+    q->qid = i;
+    q->ring_fd = q->event_fd = -1;
+    pthread_mutex_init(&q->lock, NULL);
+  }
+  for (unsigned i = 0; !failed && i < r->nqueues; i++) failed = lf_queue_setup(r, &r->queues[i]);
+  if (failed) {
+    r->failure = failed;
+    lf_queues_free(r);
+    return writev(fd, iov, count);
+  }
+  init->flags |= FUSE_INIT_EXT;
+  init->flags2 |= LF_OVER_IO_URING_FLAGS2;
+  ssize_t n = writev(fd, iov, count);
+  if (n < 0) {
+    int err = errno;
+    lf_queues_free(r);
+    errno = err;
+    return n;
+  }
+  atomic_store(&r->accepted, 1);
+  lf_release_threads(r, 1);
+  return n;
+}
+
+static ssize_t lf_read(int fd, void *buf, size_t len, void *userdata) {
+  (void)userdata;
+  ssize_t n = read(fd, buf, len);
+  lf_ring *r = n > 0 ? lf_lookup(fd) : NULL;
+  if (r && !r->init_seen && (size_t)n >= sizeof(struct fuse_in_header) + offsetof(struct fuse_init_in, flags2) + 4) {
+    const struct fuse_in_header *in = buf;
+    if (in->opcode == FUSE_INIT) {
+      const struct fuse_init_in *arg = (const void *)(in + 1);
+      r->init_seen = 1;
+      if (arg->major == 7 && (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & LF_OVER_IO_URING_FLAGS2)) {
+        r->init_unique = in->unique;
+        r->offered = 1;
+      }
+    }
+  }
+  return n;
+}
+
+static ssize_t lf_writev(int fd, struct iovec *iov, int count, void *userdata) {
+  (void)userdata;
+  if (lf_current != NULL) return lf_commit(lf_current, iov, count);
+  lf_ring *r = lf_lookup(fd);
+  const struct fuse_out_header *out = iov[0].iov_base;
+  if (r && out->unique != 0) {
+    if (r->offered && !atomic_load(&r->accepted) && r->queues == NULL && out->unique == r->init_unique)
+      return lf_reply_init(r, fd, iov, count);
+    // A reply made off a ring thread to a request that came through a ring.
+    for (unsigned i = 0; r->queues && i < r->nqueues; i++)
+      for (unsigned j = 0; j < r->depth; j++) {
+        struct lf_entry *e = &r->queues[i].entries[j];
+        if (atomic_load_explicit(&e->busy, memory_order_relaxed) && e->commit_id == out->unique)
+          return lf_commit(e, iov, count);
+      }
+  }
+  return writev(fd, iov, count);
+}
+
+/// Number of queues the kernel makes (one per possible CPU), from /sys; 0 if it cannot be read or the
+/// CPU numbers are not 0..n-1.
+static unsigned lf_possible_cpus(void) {
+  FILE *f = fopen("/sys/devices/system/cpu/possible", "re");
+  if (!f) return 0;
+  unsigned a = 0, b = 0;
+  char tail[64] = {0};
+  int got = fscanf(f, "%u-%u%63s", &a, &b, tail);
+  fclose(f);
+  if (got == 1) return a == 0 ? 1 : 0;
+  if (got == 2 && a == 0) return b + 1;
+  return 0;
+}
+
+static int lf_uring_enabled(void) {
+  FILE *f = fopen("/sys/module/fuse/parameters/enable_uring", "re");
+  if (!f) return 0;
+  int c = fgetc(f);
+  fclose(f);
+  return c == 'Y' || c == 'y' || c == '1';
+}
+
+lf_ring *lf_ring_create(struct fuse_session *se, unsigned queue_depth) {
+  unsigned n = lf_possible_cpus();
+  if (n == 0 || n > 1024 || queue_depth == 0 || !lf_uring_enabled()) return NULL;
+  lf_ring *r = calloc(1, sizeof *r);
+  if (!r) return NULL;
+  r->se = se;
+  r->fd = -1;
+  r->nqueues = n;
+  r->depth = queue_depth;
+  pthread_mutex_init(&r->start_lock, NULL);
+  pthread_cond_init(&r->start_cond, NULL);
+  return r;
+}
+
+int lf_ring_install(struct fuse_session *se, int fd, lf_ring *ring) {
+  if (ring) {
+    int slot = -1;
+    for (int i = 0; i < LF_SLOTS && slot < 0; i++) {
+      int expected = 0;
+      if (atomic_compare_exchange_strong(&lf_registry[i].fd, &expected, -1)) slot = i;
+    }
+    if (slot < 0) return -EMFILE;
+    ring->fd = fd;
+    atomic_store(&lf_registry[slot].ring, ring);
+    atomic_store_explicit(&lf_registry[slot].fd, fd + 1, memory_order_release);
+  }
+  static const struct fuse_custom_io io = {.read = lf_read, .writev = lf_writev};
+  return fuse_session_custom_io(se, &io, fd);
+}
+
+uint64_t lf_ring_requests(const lf_ring *ring) { return ring ? atomic_load(&ring->requests) : 0; }
+
+int lf_ring_accepted(const lf_ring *ring) { return ring ? atomic_load(&ring->accepted) : 0; }
+
+const char *lf_ring_failure(const lf_ring *ring) { return ring ? ring->failure : NULL; }
+
+void lf_ring_destroy(lf_ring *ring) {
+  if (!ring) return;
+  lf_queues_free(ring);
+  for (int i = 0; i < LF_SLOTS; i++)
+    if (atomic_load(&lf_registry[i].ring) == ring) {
+      atomic_store(&lf_registry[i].ring, NULL);
+      atomic_store(&lf_registry[i].fd, 0);
+    }
+  pthread_mutex_destroy(&ring->start_lock);
+  pthread_cond_destroy(&ring->start_cond);
+  free(ring);
+}

@@ -1,0 +1,45 @@
+// FUSE over io_uring (Linux 6.14+) for a libfuse 3.14 low-level session, which predates it.
+//
+// Why: over /dev/fuse, a request made on one CPU wakes a daemon thread on whichever CPU is idle, and the
+// reply wakes the caller back across CPUs. On a VM every such wake-up of a halted vCPU costs tens of
+// microseconds, which is most of the price of a short request (Python's isatty() on every open is one
+// FUSE_IOCTL each). With io_uring the kernel keeps one queue per CPU and hands a request made on CPU n to
+// the daemon thread pinned to CPU n: the caller sleeps, the daemon runs on the same CPU, and the reply
+// wakes the caller there.
+//
+// How it fits libfuse 3.14: the session gets custom I/O (`fuse_session_custom_io`) in place of plain
+// read/writev on /dev/fuse. The read side notices the kernel's FUSE_INIT and whether it offers io_uring;
+// the write side, on the INIT reply, sets up one ring and one thread per CPU first and only then says yes
+// to the kernel (once it has, every request waits for the rings, so nothing may fail after). Each ring
+// thread turns a request from its ring back into the /dev/fuse layout and gives it to
+// `fuse_session_process_buf`; the reply comes back through the same write side, which copies it into the
+// ring entry and commits it. FORGET and INTERRUPT still arrive on /dev/fuse, served by libfuse's own loop.
+//
+// All pointers, errno and syscalls stay in here; the Swift side sees an opaque handle and counts.
+#pragma once
+#include <stdint.h>
+
+struct fuse_session;
+
+/// One session's io_uring transport; NULL where the kernel cannot offer it.
+typedef struct lf_ring lf_ring;
+
+/// A transport for `se` if this kernel has FUSE over io_uring enabled (`fuse.enable_uring`) and io_uring
+/// is allowed; NULL otherwise. Nothing is set up until the kernel's INIT offers it.
+lf_ring *lf_ring_create(struct fuse_session *se, unsigned queue_depth);
+
+/// Gives `se` the /dev/fuse descriptor `fd` (instead of fuse_session_mount) with I/O that goes through
+/// `ring` once the kernel agrees; `ring` may be NULL (plain read and writev). 0, or a negative errno.
+int lf_ring_install(struct fuse_session *se, int fd, lf_ring *ring);
+
+/// Requests served through the rings so far.
+uint64_t lf_ring_requests(const lf_ring *ring);
+
+/// Whether the kernel was told yes at INIT (the rings are set up and their threads run).
+int lf_ring_accepted(const lf_ring *ring);
+
+/// Why the kernel was not told yes, if it offered and setup failed (a static string), else NULL.
+const char *lf_ring_failure(const lf_ring *ring);
+
+/// Stops the ring threads and frees everything. Call after the session loop has ended.
+void lf_ring_destroy(lf_ring *ring);
