@@ -9,14 +9,16 @@ import Testing
 /// Mounting, unmounting and dying: no way of ending a mount may leave one behind.
 @Suite("Mount lifecycle", .enabled(if: Fixture.available("tiny")))
 struct LifecycleTests {
-  @Test("unmount while reads are in flight ends cleanly and the mount point is usable after")
-  func unmountDuringReads() throws {
+  @Test(
+    "unmount while reads are in flight ends cleanly and the mount point is usable after",
+    arguments: Transport.available)
+  func unmountDuringReads(transport: Transport) throws {
     let image = try PreparedImage.tiny.get()
     let want = try Files.read(image.export + "/srv/big-50M")
     let dir = try TempDir()
     defer { dir.remove() }
     let mountpoint = try dir.directory("mnt")
-    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    try lazyfsMount(["--store", image.store, image.digest, mountpoint], transport: transport)
     defer { forceUnmount(mountpoint) }
     let daemon = try statistics(mountpoint).pid
 
@@ -75,13 +77,13 @@ struct LifecycleTests {
     }
   }
 
-  @Test("SIGKILL of the daemon leaves no hung mount point, and the path mounts again")
-  func killedDaemon() throws {
+  @Test("SIGKILL of the daemon leaves no hung mount point, and the path mounts again", arguments: Transport.available)
+  func killedDaemon(transport: Transport) throws {
     let image = try PreparedImage.tiny.get()
     let dir = try TempDir()
     defer { dir.remove() }
     let mountpoint = try dir.directory("mnt")
-    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    try lazyfsMount(["--store", image.store, image.digest, mountpoint], transport: transport)
     defer { forceUnmount(mountpoint) }
     let s = try statistics(mountpoint)
     #expect(s.unmountHelperPid != nil)
@@ -123,6 +125,29 @@ struct LifecycleTests {
       #expect(waitUntil(seconds: 10) { !isMounted(mountpoint) })
       #expect(waitUntil(seconds: 10) { processExited(pid) })
     }
+  }
+
+  @Test(
+    "requests come over io_uring where the kernel offers it, and over /dev/fuse with --no-io-uring",
+    .enabled(if: Files.exists(UringSwitch.path)))
+  func transport() throws {
+    let image = try PreparedImage.tiny.get()
+    try withMount(image, transport: .ioUring) { mountpoint in
+      #expect(try contentHash(mountpoint + "/bin/busybox") == (try contentHash(image.export + "/bin/busybox")))
+      let s = try statistics(mountpoint)
+      #expect(s.transport == "io_uring" && s.ringRequests ?? 0 > 0)
+      #expect(try lazyfs(["stats", mountpoint]).stdout.contains("transport    io_uring ("))
+    }
+    try withMount(image, extra: ["--no-io-uring"]) { mountpoint in
+      let s = try statistics(mountpoint)
+      #expect(s.transport == "/dev/fuse" && s.ringRequests == nil)
+    }
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    try lazyfsMount(["--no-io-uring", "--store", image.store, image.digest, mountpoint], transport: .ioUring)
+    defer { forceUnmount(mountpoint) }
+    #expect(try statistics(mountpoint).transport == "/dev/fuse")
   }
 
   @Test("lazyfs stats reports the mount, in JSON and in words")

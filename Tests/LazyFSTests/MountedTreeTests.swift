@@ -7,9 +7,9 @@ import Testing
 /// xattrs, its bytes and its hardlinks.
 @Suite("Mounted trees equal their export")
 struct MountedTreeTests {
-  @Test("tiny: every kind of entry and metadata", .enabled(if: Fixture.available("tiny")))
-  func tiny() throws {
-    try compare(try PreparedImage.tiny.get())
+  @Test("tiny: every kind of entry and metadata", .enabled(if: Fixture.available("tiny")), arguments: Transport.available)
+  func tiny(transport: Transport) throws {
+    try compare(try PreparedImage.tiny.get(), transport: transport)
   }
 
   @Test("debian: a minimal Debian root file system", .enabled(if: Fixture.available("debian")))
@@ -17,14 +17,14 @@ struct MountedTreeTests {
     try compare(try PreparedImage.debian.get())
   }
 
-  @Test("python: a Debian root file system", .enabled(if: Fixture.available("python")))
-  func python() throws {
-    try compare(try PreparedImage.python.get())
+  @Test("python: a Debian root file system", .enabled(if: Fixture.available("python")), arguments: Transport.available)
+  func python(transport: Transport) throws {
+    try compare(try PreparedImage.python.get(), transport: transport)
   }
 
-  private func compare(_ image: PreparedImage) throws {
+  private func compare(_ image: PreparedImage, transport: Transport = .asConfigured) throws {
     let want = try TreeSnapshot(image.export, inodes: true)
-    try withMount(image) { mountpoint in
+    try withMount(image, transport: transport) { mountpoint in
       let got = try TreeSnapshot(mountpoint, inodes: true)
       let differences = got.differences(from: want)
       #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
@@ -34,6 +34,7 @@ struct MountedTreeTests {
       let stats = try statistics(mountpoint)
       #expect(stats.chunksLoaded == stats.chunksTotal && stats.chunksTotal > 0)
       #expect(stats.bytesLoaded == stats.bytesTotal && stats.shareFetched == 1)
+      if transport == .ioUring { #expect(stats.ringRequests ?? 0 > Int64(want.entries.count)) }
       // The file system itself: FUSE, read-only, and sized as the image.
       var s = statvfs()
       #expect(statvfs(mountpoint, &s) == 0)

@@ -9,10 +9,10 @@ import Testing
 struct OverlayTests {
   @Test(
     "python with numpy runs in a chroot on overlay(lazyfs); writes land in the upper layer only",
-    .enabled(if: Fixture.available("python") && Files.exists("/usr/sbin/chroot")))
-  func numpyInChroot() throws {
+    .enabled(if: Fixture.available("python") && Files.exists("/usr/sbin/chroot")), arguments: Transport.available)
+  func numpyInChroot(transport: Transport) throws {
     let image = try PreparedImage.python.get()
-    try withMount(image) { lower in
+    try withMount(image, transport: transport) { lower in
       let dir = try TempDir("lazyfs-overlay")
       defer { dir.remove() }
       try withOverlay(lower: lower, in: dir) { merged, upper in

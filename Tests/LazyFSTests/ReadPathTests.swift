@@ -38,11 +38,13 @@ struct ReadPathTests {
     }
   }
 
-  @Test("16 threads reading at random offsets get the exported bytes", .enabled(if: Fixture.available("python")))
-  func concurrentRandomReads() throws {
+  @Test(
+    "16 threads reading at random offsets get the exported bytes", .enabled(if: Fixture.available("python")),
+    arguments: Transport.available)
+  func concurrentRandomReads(transport: Transport) throws {
     let image = try PreparedImage.python.get()
     let files = try regularFiles(under: image.export).filter { $0.size > 0 }
-    try withMount(image) { mountpoint in
+    try withMount(image, transport: transport) { mountpoint in
       let failures = Mutex<[String]>([])
       let reads = Atomic<Int>(0)
       onThreads(16) { thread in

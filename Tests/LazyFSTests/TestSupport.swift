@@ -57,16 +57,58 @@ struct TestFailure: Error, CustomStringConvertible {
 /// Mounts `image` on a fresh directory, runs `body` with the mount point, and always unmounts: with
 /// `lazyfs umount`, falling back to a lazy unmount so that a failing test never leaves a mount behind.
 func withMount(
-  _ image: PreparedImage, store: String? = nil, extra: [String] = [],
+  _ image: PreparedImage, store: String? = nil, extra: [String] = [], transport: Transport = .asConfigured,
   _ body: (_ mountpoint: String) throws -> Void
 ) throws {
   let dir = try TempDir()
   defer { dir.remove() }
   let mountpoint = try dir.directory("mnt")
-  let r = try lazyfs(["mount", "--store", store ?? image.store] + extra + [image.digest, mountpoint])
+  let r = try lazyfsMount(["--store", store ?? image.store] + extra + [image.digest, mountpoint], transport: transport)
   guard r.status == 0 else { throw TestFailure("mount failed: \(r.stderr)") }
   defer { forceUnmount(mountpoint) }
+  if transport == .ioUring { #expect(try statistics(mountpoint).transport == "io_uring") }
   try body(mountpoint)
+}
+
+/// `lazyfs mount ARGS` with requests coming over `transport`, expecting success.
+@discardableResult
+func lazyfsMount(
+  _ arguments: [String], transport: Transport, sourceLocation: SourceLocation = #_sourceLocation
+) throws -> RunResult {
+  let mount = { try lazyfs(["mount"] + arguments, sourceLocation: sourceLocation) }
+  return transport == .ioUring ? try UringSwitch.on(mount) : try mount()
+}
+
+/// How a test's mount gets its requests from the kernel: as this machine is configured (here /dev/fuse),
+/// or over io_uring (Linux 6.14+), switched on for that mount only.
+enum Transport: String, Sendable, CustomTestStringConvertible {
+  case asConfigured = "as configured"
+  case ioUring = "io_uring"
+  var testDescription: String { rawValue }
+  /// Both, where this kernel has FUSE over io_uring.
+  static var available: [Transport] { Files.exists(UringSwitch.path) ? [.asConfigured, .ioUring] : [.asConfigured] }
+}
+
+/// The kernel's switch for FUSE over io_uring. The kernel reads it only at a connection's INIT, so it is
+/// turned on just while a test mounts, one mount at a time, and put back as it was.
+enum UringSwitch {
+  static let path = "/sys/module/fuse/parameters/enable_uring"
+  private static let lock = NSLock()
+
+  static func on<T>(_ body: () throws -> T) throws -> T {
+    lock.lock()
+    defer { lock.unlock() }
+    let old = try Files.read(path)
+    try set(Array("Y\n".utf8))
+    defer { try? set(old) }
+    return try body()
+  }
+
+  private static func set(_ value: [UInt8]) throws {
+    let fd = try FileDescriptor.open(path, O_WRONLY)
+    defer { fd.close() }
+    try fd.write(value)
+  }
 }
 
 /// Unmounts whatever lazyfs mount is at `mountpoint`, however it can, and waits until it is gone.
