@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Benchmarks/lazyfs.sh — lazyfs mount against the same tree on the native disk and on squashfuse_ll (over a
 # zstd squashfs of the same tree), all in one run: mount time, metadata walk, full read and
-# `python3 -c "import numpy"` in a chroot, each with the page cache dropped and hot; then the numpy import
+# `python3 -c "import numpy"` in a chroot, each with the page cache dropped and hot, with lazyfs served over
+# /dev/fuse and (where the kernel has it: Linux 6.14+) over io_uring, fuse.enable_uring switched on for that
+# mount only and put back after; then the numpy import
 # through --remote (nginx on loopback) from an empty cache, and `import torch` on the ml fixture (if built).
 # Prints markdown to stdout. Needs root, a built lazyfs, the python fixture, mksquashfs, squashfuse_ll, nginx.
 set -euo pipefail
@@ -15,7 +17,17 @@ lazyfs=$bin/lazyfs
 
 mounts=()
 nginx_pid=
+uring_switch=/sys/module/fuse/parameters/enable_uring
+uring_was=$(cat "$uring_switch" 2>/dev/null || true)
+# uring_mount ARGS…: `lazyfs mount ARGS` with FUSE over io_uring switched on while it mounts (the kernel reads
+# the switch only at INIT), then put back as it was.
+uring_mount() {
+	echo Y >"$uring_switch"
+	"$lazyfs" mount "$@"
+	echo "$uring_was" >"$uring_switch"
+}
 cleanup() {
+	[[ -n $uring_was ]] && echo "$uring_was" >"$uring_switch"
 	[[ -n $nginx_pid ]] && kill "$nginx_pid" 2>/dev/null && wait "$nginx_pid" 2>/dev/null
 	for m in "${mounts[@]}"; do
 		mountpoint -q "$m" || continue
@@ -102,16 +114,25 @@ store=$work/store
 digest=$("$lazyfs" import --store "$store" "$fx/python/rootfs.tar" | tail -1)
 "$lazyfs" export --store "$store" "$digest" "$work/native"
 mksquashfs "$work/native" "$work/python.sqfs" -comp zstd -quiet -no-progress >/dev/null
-mkdir -p "$work/lazyfs" "$work/squashfs"
-mounts+=("$work/lazyfs" "$work/squashfs")
+mkdir -p "$work/lazyfs" "$work/squashfs" "$work/lazyfs-uring"
+mounts+=("$work/lazyfs" "$work/squashfs" "$work/lazyfs-uring")
+uring=$([[ -n $uring_was ]] && echo yes || echo no)
 
 # Mount time: the command returns once the mount answers (squashfuse_ll likewise daemonizes after mounting).
-lt=() st=()
+lt=() st=() ut=()
 for _ in $(seq 20); do
 	t0=$(usec); "$lazyfs" mount --store "$store" "$digest" "$work/lazyfs"; t1=$(usec)
 	stat "$work/lazyfs/etc" >/dev/null
 	lt+=($((t1 - t0)))
 	"$lazyfs" umount "$work/lazyfs"
+	if [[ $uring == yes ]]; then
+		echo Y >"$uring_switch"
+		t0=$(usec); "$lazyfs" mount --store "$store" "$digest" "$work/lazyfs-uring"; t1=$(usec)
+		echo "$uring_was" >"$uring_switch"
+		stat "$work/lazyfs-uring/etc" >/dev/null
+		ut+=($((t1 - t0)))
+		"$lazyfs" umount "$work/lazyfs-uring"
+	fi
 	t0=$(usec); squashfuse_ll "$work/python.sqfs" "$work/squashfs"; t1=$(usec)
 	stat "$work/squashfs/etc" >/dev/null
 	st+=($((t1 - t0)))
@@ -122,28 +143,50 @@ mount_l99=$(printf '%s\n' "${lt[@]}" | p99)
 
 "$lazyfs" mount --store "$store" "$digest" "$work/lazyfs"
 squashfuse_ll "$work/python.sqfs" "$work/squashfs"
+trees=("$work/native" "$work/squashfs" "$work/lazyfs")
+if [[ $uring == yes ]]; then
+	uring_mount --store "$store" "$digest" "$work/lazyfs-uring"
+	[[ $("$lazyfs" stats --json "$work/lazyfs-uring" | json transport) == io_uring ]] ||
+		{ echo "lazyfs.sh: the io_uring mount is not served over io_uring" >&2; exit 1; }
+	trees+=("$work/lazyfs-uring")
+fi
 
 echo "## python fixture: lazyfs against native ext4 and squashfuse_ll"
 echo
 echo "Mount until answering (median of 20): lazyfs $(ms "$mount_l") ms (p99 $(ms "$mount_l99") ms),"
+if [[ $uring == yes ]]; then
+	echo "lazyfs over io_uring $(ms "$(printf '%s\n' "${ut[@]}" | median)") ms (p99 $(ms "$(printf '%s\n' "${ut[@]}" | p99)") ms),"
+fi
 echo "squashfuse_ll $(ms "$mount_s") ms."
 echo
-echo "| operation | native (ms) | squashfuse_ll (ms) | lazyfs (ms) | squashfuse_ll / native | lazyfs / native |"
-echo "|---|---:|---:|---:|---:|---:|"
+if [[ $uring == yes ]]; then
+	echo "| operation | native (ms) | squashfuse_ll (ms) | lazyfs /dev/fuse (ms) | lazyfs io_uring (ms) | squashfuse_ll / native | lazyfs /dev/fuse / native | lazyfs io_uring / native |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+else
+	echo "| operation | native (ms) | squashfuse_ll (ms) | lazyfs (ms) | squashfuse_ll / native | lazyfs / native |"
+	echo "|---|---:|---:|---:|---:|---:|"
+fi
 for op in walk readall numpy; do
 	for mode in hot cold; do
-		{ read -r n; read -r s; read -r l; } < <(side_by_side $mode $op "$work/native" "$work/squashfs" "$work/lazyfs") ||
+		{ read -r n; read -r s; read -r l; read -r u || true; } < <(side_by_side $mode $op "${trees[@]}") ||
 			{ echo "lazyfs.sh: measuring $op ($mode) failed" >&2; exit 1; }
-		printf '| %s, %s | %s | %s | %s | %s | %s |\n' "$op" "$mode" "$(ms "$n")" "$(ms "$s")" "$(ms "$l")" \
-			"$(ratio "$s" "$n")" "$(ratio "$l" "$n")"
+		if [[ $uring == yes ]]; then
+			printf '| %s, %s | %s | %s | %s | %s | %s | %s | %s |\n' "$op" "$mode" "$(ms "$n")" "$(ms "$s")" "$(ms "$l")" \
+				"$(ms "$u")" "$(ratio "$s" "$n")" "$(ratio "$l" "$n")" "$(ratio "$u" "$n")"
+		else
+			printf '| %s, %s | %s | %s | %s | %s | %s |\n' "$op" "$mode" "$(ms "$n")" "$(ms "$s")" "$(ms "$l")" \
+				"$(ratio "$s" "$n")" "$(ratio "$l" "$n")"
+		fi
 	done
 done
 echo
 echo "walk: \`find -type f | wc -l\`; readall: \`tar -cf - . | cat >/dev/null\`; numpy: \`chroot T python3 -c"
 echo "\"import numpy\"\`. cold: \`echo 3 > /proc/sys/vm/drop_caches\` first (lazyfs then reads its packs from disk),"
 echo "median of $cold_runs; hot: after one warm-up, median of $hot_runs. The three trees' runs are interleaved (one of"
-echo "each in turn, the order reversed every other round)."
+echo "each in turn, the order reversed every other round). io_uring: the same lazyfs, served over FUSE-over-io_uring"
+echo "(one ring and one thread per CPU; \`fuse.enable_uring\` switched on for that mount only)."
 "$lazyfs" umount "$work/lazyfs"
+[[ $uring == yes ]] && "$lazyfs" umount "$work/lazyfs-uring"
 fusermount3 -u "$work/squashfs"
 
 # --- remote: numpy from an empty cache ---------------------------------------------------------------
