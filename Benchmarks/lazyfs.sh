@@ -185,6 +185,17 @@ echo "\"import numpy\"\`. cold: \`echo 3 > /proc/sys/vm/drop_caches\` first (laz
 echo "median of $cold_runs; hot: after one warm-up, median of $hot_runs. The three trees' runs are interleaved (one of"
 echo "each in turn, the order reversed every other round). io_uring: the same lazyfs, served over FUSE-over-io_uring"
 echo "(one ring and one thread per CPU; \`fuse.enable_uring\` switched on for that mount only)."
+if [[ $uring == yes ]]; then
+	cc -O2 -o "$work/ioctlbench" "$here/Benchmarks/ioctlbench.c"
+	dt=() ut=()
+	for _ in $(seq 5); do
+		dt+=("$("$work/ioctlbench" "$work/lazyfs/etc/passwd" 20000)")
+		ut+=("$("$work/ioctlbench" "$work/lazyfs-uring/etc/passwd" 20000)")
+	done
+	echo
+	echo "One FUSE request and its reply (\`Benchmarks/ioctlbench.c\`: ioctl(TCGETS) on a mounted file, 20,000 times;"
+	echo "median of 5): /dev/fuse $(printf '%s\n' "${dt[@]}" | median) µs, io_uring $(printf '%s\n' "${ut[@]}" | median) µs."
+fi
 "$lazyfs" umount "$work/lazyfs"
 [[ $uring == yes ]] && "$lazyfs" umount "$work/lazyfs-uring"
 fusermount3 -u "$work/squashfs"
