@@ -7,7 +7,8 @@ import Testing
 /// xattrs, its bytes and its hardlinks.
 @Suite("Mounted trees equal their export")
 struct MountedTreeTests {
-  @Test("tiny: every kind of entry and metadata", .enabled(if: Fixture.available("tiny")), arguments: Transport.available)
+  @Test(
+    "tiny: every kind of entry and metadata", .enabled(if: Fixture.available("tiny")), arguments: Transport.available)
   func tiny(transport: Transport) throws {
     try compare(try PreparedImage.tiny.get(), transport: transport)
   }

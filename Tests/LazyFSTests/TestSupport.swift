@@ -63,7 +63,8 @@ func withMount(
   let dir = try TempDir()
   defer { dir.remove() }
   let mountpoint = try dir.directory("mnt")
-  let r = try lazyfsMount(["--store", store ?? image.store] + extra + [image.digest, mountpoint], transport: transport)
+  let r = try lazyfsMount(
+    ["--store", store ?? image.store] + extra + [image.digest, mountpoint], transport: transport)
   guard r.status == 0 else { throw TestFailure("mount failed: \(r.stderr)") }
   defer { forceUnmount(mountpoint) }
   if transport == .ioUring { #expect(try statistics(mountpoint).transport == "io_uring") }
