@@ -2,6 +2,7 @@
 // store of the test's own, run with an overlay on the lazyfs mount, and nothing left once deleted.
 import Foundation
 import OCISpec
+import TestSupport
 import Testing
 
 /// The lazyfs side of these tests: the binary, the fixture, and a store with the python image in it.
@@ -75,7 +76,9 @@ extension TestContainer {
 
 @Suite("lazyfs roots (root, real containers)", .enabled(if: LazyFixture.available, "no python fixture or lazyfs"))
 struct LazyRootTests {
-  @Test func numpyRunsOnALazyRootAndNothingIsLeft() throws {
+  /// Over io_uring too: FUSE over io_uring switched on while `create` mounts the image.
+  @Test(arguments: Transport.available)
+  func numpyRunsOnALazyRootAndNothingIsLeft(transport: Transport) throws {
     let store = try LazyFixture.store.get()
     let python = "python3 -c 'import numpy; print(numpy.arange(6).sum())' > /out/answer"
     let c = try TestContainer("lazy", args: ["/bin/sh", "-c", python])
@@ -83,9 +86,14 @@ struct LazyRootTests {
     c.useLazyRoot(image: "python", store: store)
     c.spec.process?.env = ["PATH=/usr/local/bin:/usr/bin:/bin"]
     try c.writeConfig()
-    let create = c.crunFast("create", "--bundle", c.bundle, c.id)
+    let createCommand = { c.crunFast("create", "--bundle", c.bundle, c.id) }
+    let create = transport == .ioUring ? try UringSwitch.on(createCommand) : createCommand()
     #expect(create.status == 0, "\(create)")
     #expect(c.imageMounts.count == 1, "the image is mounted: \(c.rootMounts)")
+    if transport == .ioUring, let image = c.imageMounts.first {
+      let stats = runProcess(LazyFixture.binDirectory + "/lazyfs", ["stats", "--json", image], timeout: 30)
+      #expect(stats.stdout.contains("\"transport\" : \"io_uring\""), "\(stats)")
+    }
     #expect(c.stateMounts.contains(c.stateDirectory + "/rootfs"), "the overlay is mounted: \(c.stateMounts)")
     #expect(c.crunFast("state", c.id).stdout.contains("\"rootfs\" : \"\(c.stateDirectory)/rootfs\""))
     #expect(c.crunFast("start", c.id).status == 0)
