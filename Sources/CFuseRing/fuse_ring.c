@@ -60,7 +60,8 @@ struct lf_entry {
   struct iovec iov[2];
   uint64_t commit_id;
   int last_cmd;
-  _Atomic int busy;  // a request is being served and not yet committed
+  int busy;  // a request is being served and not yet committed (only the ring thread touches it)
+  int retired;  // the kernel refused this entry: it is out of the ring for good
 };
 
 struct lf_queue {
@@ -78,6 +79,7 @@ struct lf_queue {
   _Atomic unsigned *sq_tail, *cq_head, *cq_tail;
   unsigned *sq_mask, *cq_mask, *sq_array;
   struct lf_entry *entries;
+  unsigned live;  // entries not retired
   char *request;  // one request in /dev/fuse layout, for fuse_session_process_buf
 };
 
@@ -91,7 +93,9 @@ struct lf_ring {
   uint64_t init_unique;
   _Atomic int accepted;
   _Atomic uint64_t requests;
-  const char *failure;
+  const char *_Atomic failure;
+  char abort_path[96];  // /sys/fs/fuse/connections/N/abort, once known
+  _Atomic int stopping;
   pthread_mutex_t start_lock;
   pthread_cond_t start_cond;
   int start;  // 1: register with the kernel, -1: give up
@@ -193,9 +197,14 @@ static int lf_enter(struct lf_queue *q, int wait) {
   return 0;
 }
 
-/// Copies a reply (libfuse's iovec: out header, then arguments) into the entry and commits it.
+/// Copies a reply (libfuse's iovec: out header, then arguments) into the entry and queues its commit,
+/// which the ring thread submits with its next enter. Once per request: a second reply is refused.
 static ssize_t lf_commit(struct lf_entry *e, const struct iovec *iov, int count) {
   struct lf_queue *q = e->queue;
+  if (!e->busy) {
+    errno = ENOENT;
+    return -1;
+  }
   size_t total = iov[0].iov_len, len = 0;
   struct fuse_out_header out = *(const struct fuse_out_header *)iov[0].iov_base;
   for (int i = 1; i < count; i++) {
@@ -211,39 +220,63 @@ static ssize_t lf_commit(struct lf_entry *e, const struct iovec *iov, int count)
   out.len = (uint32_t)(sizeof out + len);
   memcpy(e->header->in_out, &out, sizeof out);
   e->header->ent.payload_sz = (uint32_t)len;
-  atomic_store_explicit(&e->busy, 0, memory_order_relaxed);
+  e->busy = 0;
   pthread_mutex_lock(&q->lock);
   lf_prep(q, e, LF_CMD_COMMIT_AND_FETCH);
   pthread_mutex_unlock(&q->lock);
-  // The ring thread submits with its next wait; a reply from any other thread must go now.
-  if (lf_current != e) lf_enter(q, 0);
   return (ssize_t)total;
 }
 
-/// Serves one request fetched into `e`.
+static void lf_reply_error(struct lf_entry *e, uint64_t unique, int error) {
+  struct fuse_out_header out = {.len = sizeof out, .error = -error, .unique = unique};
+  struct iovec iov = {.iov_base = &out, .iov_len = sizeof out};
+  lf_commit(e, &iov, 1);
+}
+
+/// Serves one request fetched into `e`, in this thread: libfuse's handlers here all reply before they
+/// return. A request left without a reply gets EIO, so that the entry goes back to the kernel.
 static void lf_serve(struct lf_queue *q, struct lf_entry *e) {
   lf_ring *r = q->ring;
   struct fuse_in_header in;
   memcpy(&in, e->header->in_out, sizeof in);
   e->commit_id = e->header->ent.commit_id;
   uint32_t payload = e->header->ent.payload_sz;
-  int op = lf_op_size(in.opcode);
-  atomic_store_explicit(&e->busy, 1, memory_order_relaxed);
-  lf_current = e;
+  e->busy = 1;
+  // The kernel's in.len counts the header and every argument; op_in holds the first argument, the
+  // payload the rest. The table cross-checks what a kernel that leaves len at 0 would make of it.
+  long op = (long)in.len - (long)sizeof in - (long)payload;
+  if (op < 0 || op > 128) op = lf_op_size(in.opcode);
   if (op < 0 || payload > r->payload_size) {
-    struct fuse_out_header out = {.len = sizeof out, .error = -ENOSYS, .unique = in.unique};
-    struct iovec iov = {.iov_base = &out, .iov_len = sizeof out};
-    lf_commit(e, &iov, 1);
+    lf_reply_error(e, in.unique, ENOSYS);
   } else {
     in.len = (uint32_t)(sizeof in + (size_t)op + payload);
     memcpy(q->request, &in, sizeof in);
     memcpy(q->request + sizeof in, e->header->op_in, (size_t)op);
     memcpy(q->request + sizeof in + (size_t)op, e->payload, payload);
     struct fuse_buf buf = {.size = in.len, .mem = q->request};
+    lf_current = e;
     fuse_session_process_buf(r->se, &buf);
+    lf_current = NULL;
+    if (e->busy) {
+      fprintf(stderr, "lazyfs: a request (opcode %u) came back from libfuse without a reply: EIO\n", in.opcode);
+      lf_reply_error(e, in.unique, EIO);
+    }
   }
-  lf_current = NULL;
   atomic_fetch_add_explicit(&r->requests, 1, memory_order_relaxed);
+}
+
+/// A queue that has lost every entry while the kernel uses the rings would leave every request made on
+/// its CPU waiting forever: abort the connection instead (every access fails, the daemon's loop ends and
+/// the mount goes), and say why.
+static void lf_queue_lost(struct lf_queue *q) {
+  lf_ring *r = q->ring;
+  fprintf(stderr, "lazyfs: io_uring queue %u has no entries left; aborting the FUSE connection\n", q->qid);
+  if (r->abort_path[0] == 0) return;
+  FILE *f = fopen(r->abort_path, "we");
+  if (f) {
+    fputs("1\n", f);
+    fclose(f);
+  }
 }
 
 static void *lf_queue_main(void *arg) {
@@ -275,8 +308,14 @@ static void *lf_queue_main(void *arg) {
   for (unsigned i = 0; i < r->depth; i++) lf_prep(q, &q->entries[i], LF_CMD_REGISTER);
   lf_prep(q, NULL, 0);
   pthread_mutex_unlock(&q->lock);
+  q->live = r->depth;
   for (;;) {
-    if (lf_enter(q, 1) < 0) return NULL;
+    int rc = lf_enter(q, 1);
+    if (rc < 0) {  // not one the kernel returns for a sound ring; try again rather than drop the queue
+      if (atomic_load(&r->stopping)) return NULL;
+      usleep(1000);
+      continue;
+    }
     unsigned head = atomic_load_explicit(q->cq_head, memory_order_relaxed);
     unsigned tail = atomic_load_explicit(q->cq_tail, memory_order_acquire);
     int stop = 0;
@@ -284,20 +323,31 @@ static void *lf_queue_main(void *arg) {
       struct io_uring_cqe *cqe = &q->cqes[head & *q->cq_mask];
       struct lf_entry *e = (struct lf_entry *)(uintptr_t)cqe->user_data;
       int res = cqe->res;
-      if (e == NULL) {
-        stop = 1;
-      } else if (res == -EINTR || res == -EAGAIN) {  // not initialised yet, or interrupted: again
+      if (e == NULL || res == -ENOTCONN || res == -ECONNABORTED || res == -ECANCELED) {
+        stop = 1;  // lf_ring_destroy, or the connection is gone (unmounted, aborted)
+      } else if (res == -EINTR || res == -EAGAIN) {
         pthread_mutex_lock(&q->lock);
         lf_prep(q, e, e->last_cmd);
         pthread_mutex_unlock(&q->lock);
       } else if (res < 0) {
-        stop = 1;  // the connection is gone (ENOTCONN on unmount) or the kernel refused the ring
+        // The kernel refused this entry. Before the rings are in use a refused REGISTER makes the kernel
+        // fall back to /dev/fuse; after, the queue goes on with its other entries.
+        e->retired = 1;
+        q->live--;
+        const char *none = NULL;
+        atomic_compare_exchange_strong(&r->failure, &none, "registering a ring entry");
+        if (q->live == 0 && atomic_load(&r->requests) > 0) lf_queue_lost(q);
       } else {
         lf_serve(q, e);
+        // Replies go to the kernel before the next request of a batch is served.
+        if (head + 1 != tail) lf_enter(q, 0);
       }
+      atomic_store_explicit(q->cq_head, head + 1, memory_order_release);
     }
-    atomic_store_explicit(q->cq_head, head, memory_order_release);
-    if (stop) return NULL;
+    if (stop) {
+      lf_enter(q, 0);
+      return NULL;
+    }
   }
 }
 
@@ -369,6 +419,19 @@ static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q) {
     e->iov[0] = (struct iovec){.iov_base = e->header, .iov_len = sizeof(struct lf_req_header)};
     e->iov[1] = (struct iovec){.iov_base = e->payload, .iov_len = r->payload_size};
   }
+  // A command sent before INIT is answered comes back at once with EAGAIN ("not initialised yet") from
+  // a kernel that will take the rings. Anything else (no io_uring commands on /dev/fuse, a security
+  // module refusing them, io_uring_enter failing) means the kernel is told no, and nothing waits.
+  pthread_mutex_lock(&q->lock);
+  lf_prep(q, &q->entries[0], LF_CMD_REGISTER);
+  pthread_mutex_unlock(&q->lock);
+  if (lf_io_uring_enter(q->ring_fd, 1, 1, IORING_ENTER_GETEVENTS) != 1) return "io_uring_enter";
+  q->to_submit = 0;
+  unsigned head = atomic_load_explicit(q->cq_head, memory_order_relaxed);
+  if (head == atomic_load_explicit(q->cq_tail, memory_order_acquire)) return "a probe of the ring";
+  int probe = q->cqes[head & *q->cq_mask].res;
+  atomic_store_explicit(q->cq_head, head + 1, memory_order_release);
+  if (probe != -EAGAIN) return "a probe of the ring";
   // The thread takes no signals: libfuse's handlers (SIGTERM, SIGINT, SIGHUP) run on its own threads.
   sigset_t all, old;
   sigfillset(&all);
@@ -389,6 +452,7 @@ static void lf_release_threads(lf_ring *r, int start) {
 
 static void lf_queues_free(lf_ring *r) {
   if (!r->queues) return;
+  atomic_store(&r->stopping, 1);
   lf_release_threads(r, -1);
   for (unsigned i = 0; i < r->nqueues; i++) {
     struct lf_queue *q = &r->queues[i];
@@ -408,14 +472,17 @@ static ssize_t lf_reply_init(lf_ring *r, int fd, struct iovec *iov, int count) {
   struct fuse_out_header *out = iov[0].iov_base;
   struct fuse_init_out *init = count >= 2 ? iov[1].iov_base : NULL;
   if (out->error != 0 || init == NULL || iov[1].iov_len < offsetof(struct fuse_init_out, flags2) + 4) {
-    r->failure = "the INIT reply has no room for flags2";
+    r->failure = "answering INIT (no room for flags2)";
     return writev(fd, iov, count);
   }
+  // The kernel's own bound (max_payload_sz): the largest of 8 KiB, max_write and max_pages pages (32
+  // pages where the reply does not set them). A smaller buffer would be refused at REGISTER.
+  size_t page = (size_t)sysconf(_SC_PAGESIZE);
+  size_t pages = (init->flags & FUSE_MAX_PAGES) ? init->max_pages : 32;
   size_t payload = 8192;
   if (init->max_write > payload) payload = init->max_write;
-  if ((init->flags & FUSE_MAX_PAGES) && (size_t)init->max_pages * 4096 > payload)
-    payload = (size_t)init->max_pages * 4096;
-  r->payload_size = (payload + 4095) & ~(size_t)4095;
+  if (pages * page > payload) payload = pages * page;
+  r->payload_size = (payload + page - 1) & ~(page - 1);
   r->queues = calloc(r->nqueues, sizeof *r->queues);
   const char *failed = r->queues ? NULL : "memory for the ring";
   for (unsigned i = 0; r->queues && i < r->nqueues; i++) {
@@ -427,7 +494,7 @@ static ssize_t lf_reply_init(lf_ring *r, int fd, struct iovec *iov, int count) {
   }
   for (unsigned i = 0; !failed && i < r->nqueues; i++) failed = lf_queue_setup(r, &r->queues[i]);
   if (failed) {
-    r->failure = failed;
+    atomic_store(&r->failure, failed);
     lf_queues_free(r);
     return writev(fd, iov, count);
   }
@@ -465,20 +532,13 @@ static ssize_t lf_read(int fd, void *buf, size_t len, void *userdata) {
 
 static ssize_t lf_writev(int fd, struct iovec *iov, int count, void *userdata) {
   (void)userdata;
-  if (lf_current != NULL) return lf_commit(lf_current, iov, count);
-  lf_ring *r = lf_lookup(fd);
   const struct fuse_out_header *out = iov[0].iov_base;
-  if (r && out->unique != 0) {
-    if (r->offered && !atomic_load(&r->accepted) && r->queues == NULL && out->unique == r->init_unique)
-      return lf_reply_init(r, fd, iov, count);
-    // A reply made off a ring thread to a request that came through a ring.
-    for (unsigned i = 0; r->queues && i < r->nqueues; i++)
-      for (unsigned j = 0; j < r->depth; j++) {
-        struct lf_entry *e = &r->queues[i].entries[j];
-        if (atomic_load_explicit(&e->busy, memory_order_relaxed) && e->commit_id == out->unique)
-          return lf_commit(e, iov, count);
-      }
-  }
+  // The reply to the request this ring thread serves. Anything else written while serving it (libfuse
+  // answering a stale INTERRUPT with EAGAIN, a notification) is not, and goes to /dev/fuse.
+  if (lf_current != NULL && out->unique == lf_current->commit_id) return lf_commit(lf_current, iov, count);
+  lf_ring *r = lf_lookup(fd);
+  if (r && r->offered && r->queues == NULL && !atomic_load(&r->accepted) && out->unique == r->init_unique)
+    return lf_reply_init(r, fd, iov, count);
   return writev(fd, iov, count);
 }
 
@@ -536,9 +596,15 @@ int lf_ring_install(struct fuse_session *se, int fd, lf_ring *ring) {
 
 uint64_t lf_ring_requests(const lf_ring *ring) { return ring ? atomic_load(&ring->requests) : 0; }
 
-int lf_ring_accepted(const lf_ring *ring) { return ring ? atomic_load(&ring->accepted) : 0; }
+int lf_ring_accepted(const lf_ring *ring) {
+  return ring ? atomic_load(&ring->accepted) && atomic_load(&ring->failure) == NULL : 0;
+}
 
-const char *lf_ring_failure(const lf_ring *ring) { return ring ? ring->failure : NULL; }
+const char *lf_ring_failure(const lf_ring *ring) { return ring ? atomic_load(&ring->failure) : NULL; }
+
+void lf_ring_set_connection(lf_ring *ring, unsigned minor) {
+  if (ring) snprintf(ring->abort_path, sizeof ring->abort_path, "/sys/fs/fuse/connections/%u/abort", minor);
+}
 
 void lf_ring_destroy(lf_ring *ring) {
   if (!ring) return;

@@ -86,6 +86,7 @@ public final class FuseSession {
         throw MountError("mounted on \(mountpoint), but the mount is not in /proc/self/mountinfo")
       }
       mountedDevice = device
+      if let minor = device.split(separator: ":").last.flatMap({ UInt32($0) }) { lf_ring_set_connection(ring, minor) }
       let watcher = try DirectMount.startWatcher(mountpoint, device: device)
       filesystem.unmountHelper.withLock { $0 = watcher }
       return
@@ -107,12 +108,14 @@ public final class FuseSession {
     let mountpoint = filesystem.mountpoint
     let allowSetuid = geteuid() == 0 && !allowOther && !direct
     let readahead = readaheadKilobytes
-    let transport = filesystem.transport.withLock { $0 }
+    let filesystem = self.filesystem
     DispatchQueue.global().async {
       guard Self.waitUntilServing(mountpoint) else { return }
-      if let failure = transport?.failure {
+      // Read under the lock: the session clears it before it frees the ring.
+      let (failure, accepted) = filesystem.transport.withLock { ($0?.failure, $0?.accepted) }
+      if let failure {
         logger.warning("the kernel offered FUSE over io_uring, but \(failure) failed: serving over /dev/fuse")
-      } else if transport?.accepted == true {
+      } else if accepted == true {
         logger.debug("requests come over io_uring, one ring per CPU")
       }
       if allowSetuid { Self.allowSetuidAndDevices(mountpoint, logger: logger) }

@@ -32,13 +32,19 @@ lf_ring *lf_ring_create(struct fuse_session *se, unsigned queue_depth);
 /// `ring` once the kernel agrees; `ring` may be NULL (plain read and writev). 0, or a negative errno.
 int lf_ring_install(struct fuse_session *se, int fd, lf_ring *ring);
 
+/// The FUSE connection's number (the mount's device minor), so that a queue that has lost every ring entry
+/// can abort the connection (/sys/fs/fuse/connections/N/abort) instead of leaving its CPU's requests
+/// waiting forever.
+void lf_ring_set_connection(lf_ring *ring, unsigned minor);
+
 /// Requests served through the rings so far.
 uint64_t lf_ring_requests(const lf_ring *ring);
 
-/// Whether the kernel was told yes at INIT (the rings are set up and their threads run).
+/// Whether requests come through the rings: the kernel was told yes at INIT and took every entry.
 int lf_ring_accepted(const lf_ring *ring);
 
-/// Why the kernel was not told yes, if it offered and setup failed (a static string), else NULL.
+/// What failed, where the kernel offered io_uring and the rings could not be set up or registered (a
+/// static string), else NULL.
 const char *lf_ring_failure(const lf_ring *ring);
 
 /// Stops the ring threads and frees everything. Call after the session loop has ended.
