@@ -81,6 +81,9 @@ struct lf_queue {
   struct lf_entry *entries;
   unsigned live;  // entries not retired
   char *request;  // one request in /dev/fuse layout, for fuse_session_process_buf
+  void *region;  // the entries' headers and payloads and the request buffer, one mapping
+  size_t region_len;
+  const char *setup_failure;  // what failed while the thread set the queue up
 };
 
 struct lf_ring {
@@ -89,15 +92,16 @@ struct lf_ring {
   unsigned nqueues, depth;
   size_t payload_size;
   struct lf_queue *queues;
-  int init_seen, offered;
+  int init_seen, offered, init_replied;
   uint64_t init_unique;
   _Atomic int accepted;
   _Atomic uint64_t requests;
   const char *_Atomic failure;
   char abort_path[96];  // /sys/fs/fuse/connections/N/abort, once known
   _Atomic int stopping;
-  pthread_mutex_t start_lock;
+  pthread_mutex_t start_lock;  // with start_cond: ready and start
   pthread_cond_t start_cond;
+  unsigned ready;  // queues whose thread has finished setting up (or failed to)
   int start;  // 1: register with the kernel, -1: give up
 };
 
@@ -279,6 +283,8 @@ static void lf_queue_lost(struct lf_queue *q) {
   }
 }
 
+static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q);
+
 static void *lf_queue_main(void *arg) {
   struct lf_queue *q = arg;
   lf_ring *r = q->ring;
@@ -298,11 +304,15 @@ static void *lf_queue_main(void *arg) {
   snprintf(name, sizeof name, "lazyfs-ring-%u", q->qid);
   pthread_setname_np(pthread_self(), name);
 
+  const char *failed = lf_queue_setup(r, q);
   pthread_mutex_lock(&r->start_lock);
+  q->setup_failure = failed;
+  r->ready++;
+  pthread_cond_broadcast(&r->start_cond);
   while (r->start == 0) pthread_cond_wait(&r->start_cond, &r->start_lock);
   int start = r->start;
   pthread_mutex_unlock(&r->start_lock);
-  if (start < 0) return NULL;
+  if (failed || start < 0) return NULL;
 
   pthread_mutex_lock(&q->lock);
   for (unsigned i = 0; i < r->depth; i++) lf_prep(q, &q->entries[i], LF_CMD_REGISTER);
@@ -351,15 +361,9 @@ static void *lf_queue_main(void *arg) {
   }
 }
 
-static void lf_queue_free(struct lf_queue *q, unsigned depth, size_t payload_size) {
-  if (q->entries) {
-    for (unsigned i = 0; i < depth; i++) {
-      if (q->entries[i].header) munmap(q->entries[i].header, 4096);
-      if (q->entries[i].payload) munmap(q->entries[i].payload, payload_size);
-    }
-    free(q->entries);
-  }
-  free(q->request);
+static void lf_queue_free(struct lf_queue *q) {
+  free(q->entries);
+  if (q->region) munmap(q->region, q->region_len);
   if (q->sqes) munmap(q->sqes, q->sqes_len);
   if (q->cq_map && q->cq_map != q->sq_map) munmap(q->cq_map, q->cq_map_len);
   if (q->sq_map) munmap(q->sq_map, q->sq_map_len);
@@ -368,7 +372,7 @@ static void lf_queue_free(struct lf_queue *q, unsigned depth, size_t payload_siz
   pthread_mutex_destroy(&q->lock);
 }
 
-/// Creates a queue's ring, buffers and thread (waiting for `start`); the failing step's name, or NULL.
+/// Creates a queue's ring and buffers, in its own thread; the failing step's name, or NULL.
 static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q) {
   struct io_uring_params p;
   memset(&p, 0, sizeof p);
@@ -381,17 +385,17 @@ static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q) {
   if (p.features & IORING_FEAT_SINGLE_MMAP) {
     if (q->cq_map_len > q->sq_map_len) q->sq_map_len = q->cq_map_len;
   }
-  q->sq_map = mmap(NULL, q->sq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->ring_fd,
+  q->sq_map = mmap(NULL, q->sq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED, q->ring_fd,
                    IORING_OFF_SQ_RING);
   if (q->sq_map == MAP_FAILED) return q->sq_map = NULL, "mmap of the submission ring";
   q->cq_map = q->sq_map;
   if (!(p.features & IORING_FEAT_SINGLE_MMAP)) {
-    q->cq_map = mmap(NULL, q->cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->ring_fd,
+    q->cq_map = mmap(NULL, q->cq_map_len, PROT_READ | PROT_WRITE, MAP_SHARED, q->ring_fd,
                      IORING_OFF_CQ_RING);
     if (q->cq_map == MAP_FAILED) return q->cq_map = NULL, "mmap of the completion ring";
   }
   q->sqes_len = (size_t)p.sq_entries * 128;
-  q->sqes = mmap(NULL, q->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, q->ring_fd,
+  q->sqes = mmap(NULL, q->sqes_len, PROT_READ | PROT_WRITE, MAP_SHARED, q->ring_fd,
                  IORING_OFF_SQES);
   if (q->sqes == MAP_FAILED) return q->sqes = NULL, "mmap of the submission entries";
   char *sq = q->sq_map, *cq = q->cq_map;
@@ -405,17 +409,20 @@ static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q) {
 
   q->event_fd = eventfd(0, EFD_CLOEXEC);
   if (q->event_fd < 0) return "eventfd";
-  q->request = malloc(sizeof(struct fuse_in_header) + 128 + r->payload_size);
+  // Page-aligned headers and payloads, as the kernel maps them; touched only as far as requests fill them.
+  size_t page = (size_t)sysconf(_SC_PAGESIZE), stride = page + r->payload_size;
+  size_t request = (sizeof(struct fuse_in_header) + 128 + r->payload_size + page - 1) & ~(page - 1);
+  q->region_len = r->depth * stride + request;
+  q->region = mmap(NULL, q->region_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (q->region == MAP_FAILED) return q->region = NULL, "memory for the ring";
+  q->request = (char *)q->region + r->depth * stride;
   q->entries = calloc(r->depth, sizeof *q->entries);
-  if (!q->request || !q->entries) return "memory for the ring";
+  if (!q->entries) return "memory for the ring";
   for (unsigned i = 0; i < r->depth; i++) {
     struct lf_entry *e = &q->entries[i];
     e->queue = q;
-    // Page-aligned, as the kernel maps them; the payload is touched only as far as requests fill it.
-    e->header = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (e->header == MAP_FAILED) return e->header = NULL, "memory for the ring";
-    e->payload = mmap(NULL, r->payload_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (e->payload == MAP_FAILED) return e->payload = NULL, "memory for the ring";
+    e->header = (struct lf_req_header *)((char *)q->region + i * stride);
+    e->payload = (char *)e->header + page;
     e->iov[0] = (struct iovec){.iov_base = e->header, .iov_len = sizeof(struct lf_req_header)};
     e->iov[1] = (struct iovec){.iov_base = e->payload, .iov_len = r->payload_size};
   }
@@ -432,14 +439,6 @@ static const char *lf_queue_setup(lf_ring *r, struct lf_queue *q) {
   int probe = q->cqes[head & *q->cq_mask].res;
   atomic_store_explicit(q->cq_head, head + 1, memory_order_release);
   if (probe != -EAGAIN) return "a probe of the ring";
-  // The thread takes no signals: libfuse's handlers (SIGTERM, SIGINT, SIGHUP) run on its own threads.
-  sigset_t all, old;
-  sigfillset(&all);
-  pthread_sigmask(SIG_SETMASK, &all, &old);
-  int rc = pthread_create(&q->thread, NULL, lf_queue_main, q);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
-  if (rc != 0) return "pthread_create";
-  q->thread_started = 1;
   return NULL;
 }
 
@@ -451,60 +450,53 @@ static void lf_release_threads(lf_ring *r, int start) {
 }
 
 static void lf_queues_free(lf_ring *r) {
-  if (!r->queues) return;
   atomic_store(&r->stopping, 1);
   lf_release_threads(r, -1);
   for (unsigned i = 0; i < r->nqueues; i++) {
     struct lf_queue *q = &r->queues[i];
     if (q->thread_started) {
       uint64_t one = 1;
-      if (write(q->event_fd, &one, sizeof one) < 0) { /* the thread may be gone already */ }
+      if (q->event_fd >= 0 && write(q->event_fd, &one, sizeof one) < 0) { /* the thread may be gone */ }
       pthread_join(q->thread, NULL);
     }
-    lf_queue_free(q, r->depth, r->payload_size);
+    lf_queue_free(q);
   }
   free(r->queues);
   r->queues = NULL;
 }
 
-/// The INIT reply: set up every queue, then say yes to io_uring in it, then let the queues register.
+/// The INIT reply: once every queue is set up (their threads started with the session), say yes to
+/// io_uring in it, then let the queues register.
 static ssize_t lf_reply_init(lf_ring *r, int fd, struct iovec *iov, int count) {
   struct fuse_out_header *out = iov[0].iov_base;
   struct fuse_init_out *init = count >= 2 ? iov[1].iov_base : NULL;
+  const char *failed = NULL;
   if (out->error != 0 || init == NULL || iov[1].iov_len < offsetof(struct fuse_init_out, flags2) + 4) {
-    r->failure = "answering INIT (no room for flags2)";
-    return writev(fd, iov, count);
+    failed = "answering INIT (no room for flags2)";
+  } else {
+    // The kernel's own bound (max_payload_sz): the largest of 8 KiB, max_write and max_pages pages (32
+    // pages where the reply does not set them). A smaller buffer would be refused at REGISTER.
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t pages = (init->flags & FUSE_MAX_PAGES) ? init->max_pages : 32;
+    size_t payload = 8192;
+    if (init->max_write > payload) payload = init->max_write;
+    if (pages * page > payload) payload = pages * page;
+    if (payload > r->payload_size) failed = "sizing the ring buffers";
   }
-  // The kernel's own bound (max_payload_sz): the largest of 8 KiB, max_write and max_pages pages (32
-  // pages where the reply does not set them). A smaller buffer would be refused at REGISTER.
-  size_t page = (size_t)sysconf(_SC_PAGESIZE);
-  size_t pages = (init->flags & FUSE_MAX_PAGES) ? init->max_pages : 32;
-  size_t payload = 8192;
-  if (init->max_write > payload) payload = init->max_write;
-  if (pages * page > payload) payload = pages * page;
-  r->payload_size = (payload + page - 1) & ~(page - 1);
-  r->queues = calloc(r->nqueues, sizeof *r->queues);
-  const char *failed = r->queues ? NULL : "memory for the ring";
-  for (unsigned i = 0; r->queues && i < r->nqueues; i++) {
-    struct lf_queue *q = &r->queues[i];
-    q->ring = r;
-    q->qid = i;
-    q->ring_fd = q->event_fd = -1;
-    pthread_mutex_init(&q->lock, NULL);
-  }
-  for (unsigned i = 0; !failed && i < r->nqueues; i++) failed = lf_queue_setup(r, &r->queues[i]);
+  pthread_mutex_lock(&r->start_lock);
+  while (r->ready < r->nqueues) pthread_cond_wait(&r->start_cond, &r->start_lock);
+  for (unsigned i = 0; !failed && i < r->nqueues; i++) failed = r->queues[i].setup_failure;
+  pthread_mutex_unlock(&r->start_lock);
   if (failed) {
     atomic_store(&r->failure, failed);
-    lf_queues_free(r);
+    lf_release_threads(r, -1);
     return writev(fd, iov, count);
   }
   init->flags |= FUSE_INIT_EXT;
   init->flags2 |= LF_OVER_IO_URING_FLAGS2;
   ssize_t n = writev(fd, iov, count);
   if (n < 0) {
-    int err = errno;
-    lf_queues_free(r);
-    errno = err;
+    lf_release_threads(r, -1);
     return n;
   }
   atomic_store(&r->accepted, 1);
@@ -524,6 +516,8 @@ static ssize_t lf_read(int fd, void *buf, size_t len, void *userdata) {
       if (arg->major == 7 && (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & LF_OVER_IO_URING_FLAGS2)) {
         r->init_unique = in->unique;
         r->offered = 1;
+      } else {
+        lf_release_threads(r, -1);  // not offered: the ring threads end
       }
     }
   }
@@ -537,8 +531,10 @@ static ssize_t lf_writev(int fd, struct iovec *iov, int count, void *userdata) {
   // answering a stale INTERRUPT with EAGAIN, a notification) is not, and goes to /dev/fuse.
   if (lf_current != NULL && out->unique == lf_current->commit_id) return lf_commit(lf_current, iov, count);
   lf_ring *r = lf_lookup(fd);
-  if (r && r->offered && r->queues == NULL && !atomic_load(&r->accepted) && out->unique == r->init_unique)
+  if (r && r->offered && !r->init_replied && out->unique == r->init_unique) {
+    r->init_replied = 1;
     return lf_reply_init(r, fd, iov, count);
+  }
   return writev(fd, iov, count);
 }
 
@@ -569,13 +565,45 @@ lf_ring *lf_ring_create(struct fuse_session *se, unsigned queue_depth) {
   if (n == 0 || n > 1024 || queue_depth == 0 || !lf_uring_enabled()) return NULL;
   lf_ring *r = calloc(1, sizeof *r);
   if (!r) return NULL;
+  r->queues = calloc(n, sizeof *r->queues);
+  if (!r->queues) return free(r), NULL;
   r->se = se;
   r->fd = -1;
   r->nqueues = n;
   r->depth = queue_depth;
+  // libfuse 3.14's largest request and reply (FUSE_MAX_MAX_PAGES pages), which bounds max_write and
+  // max_pages at INIT and so the kernel's payload size.
+  r->payload_size = 256 * (size_t)sysconf(_SC_PAGESIZE);
   pthread_mutex_init(&r->start_lock, NULL);
   pthread_cond_init(&r->start_cond, NULL);
+  for (unsigned i = 0; i < n; i++) {
+    struct lf_queue *q = &r->queues[i];
+    q->ring = r;
+    q->qid = i;
+    q->ring_fd = q->event_fd = -1;
+    pthread_mutex_init(&q->lock, NULL);
+  }
   return r;
+}
+
+void lf_ring_start(lf_ring *r) {
+  if (!r) return;
+  // The threads take no signals: libfuse's handlers (SIGTERM, SIGINT, SIGHUP) run on its own threads.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
+  for (unsigned i = 0; i < r->nqueues; i++) {
+    struct lf_queue *q = &r->queues[i];
+    if (pthread_create(&q->thread, NULL, lf_queue_main, q) == 0) {
+      q->thread_started = 1;
+    } else {
+      pthread_mutex_lock(&r->start_lock);
+      q->setup_failure = "pthread_create";
+      r->ready++;
+      pthread_mutex_unlock(&r->start_lock);
+    }
+  }
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
 int lf_ring_install(struct fuse_session *se, int fd, lf_ring *ring) {

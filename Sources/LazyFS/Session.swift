@@ -122,6 +122,7 @@ public final class FuseSession {
       if readahead > 0 { Self.raiseReadahead(mountpoint, kilobytes: readahead, logger: logger) }
       ready()
     }
+    lf_ring_start(ring)
     let config = fuse_loop_cfg_create()
     defer { fuse_loop_cfg_destroy(config) }
     // One /dev/fuse descriptor shared by the workers: clone_fd buys nothing for requests this short.

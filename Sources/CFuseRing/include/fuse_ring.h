@@ -32,6 +32,11 @@ lf_ring *lf_ring_create(struct fuse_session *se, unsigned queue_depth);
 /// `ring` once the kernel agrees; `ring` may be NULL (plain read and writev). 0, or a negative errno.
 int lf_ring_install(struct fuse_session *se, int fd, lf_ring *ring);
 
+/// Starts one thread per CPU, each setting up its queue (ring, buffers, a probe of the kernel) while the
+/// session starts; the INIT reply waits for them. Call once the process may have threads (after the
+/// mount's fork), before the session loop.
+void lf_ring_start(lf_ring *ring);
+
 /// The FUSE connection's number (the mount's device minor), so that a queue that has lost every ring entry
 /// can abort the connection (/sys/fs/fuse/connections/N/abort) instead of leaving its CPU's requests
 /// waiting forever.
