@@ -116,11 +116,12 @@ struct LifecycleTests {
     }
   }
 
-  @Test("SIGTERM makes the daemon unmount and exit")
-  func terminatedDaemon() throws {
+  @Test("SIGTERM makes the daemon unmount and exit", arguments: Transport.available)
+  func terminatedDaemon(transport: Transport) throws {
     let image = try PreparedImage.tiny.get()
-    try withMount(image) { mountpoint in
+    try withMount(image, transport: transport) { mountpoint in
       let pid = try statistics(mountpoint).pid
+      _ = try contentHash(mountpoint + "/bin/busybox")
       #expect(kill(pid, SIGTERM) == 0)
       #expect(waitUntil(seconds: 10) { !isMounted(mountpoint) })
       #expect(waitUntil(seconds: 10) { processExited(pid) })
