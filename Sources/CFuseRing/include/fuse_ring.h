@@ -8,12 +8,15 @@
 // wakes the caller there.
 //
 // How it fits libfuse 3.14: the session gets custom I/O (`fuse_session_custom_io`) in place of plain
-// read/writev on /dev/fuse. The read side notices the kernel's FUSE_INIT and whether it offers io_uring;
-// the write side, on the INIT reply, sets up one ring and one thread per CPU first and only then says yes
-// to the kernel (once it has, every request waits for the rings, so nothing may fail after). Each ring
-// thread turns a request from its ring back into the /dev/fuse layout and gives it to
-// `fuse_session_process_buf`; the reply comes back through the same write side, which copies it into the
-// ring entry and commits it. FORGET and INTERRUPT still arrive on /dev/fuse, served by libfuse's own loop.
+// read/writev on /dev/fuse. One thread per CPU (pinned to it, SCHED_IDLE: see lf_queue_main) sets up its
+// queue's ring and buffers while the session starts, and checks that the kernel takes io_uring commands
+// on this /dev/fuse (a probe answered EAGAIN, "not initialised yet"). The read side notices the kernel's
+// FUSE_INIT and whether it offers io_uring; the write side holds the INIT reply until every queue is set
+// up and says yes only if all are (once it has, every request waits for the rings, so nothing may fail
+// after). Each ring thread turns a request from its ring back into the /dev/fuse layout and gives it to
+// `fuse_session_process_buf`; the reply to that request comes back through the same write side, which
+// copies it into the ring entry and commits it. FORGET and INTERRUPT still arrive on /dev/fuse, served by
+// libfuse's own loop.
 //
 // All pointers, errno and syscalls stay in here; the Swift side sees an opaque handle and counts.
 #pragma once
