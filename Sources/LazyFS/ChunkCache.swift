@@ -88,6 +88,24 @@ public final class ChunkCache: Sendable {
     }
   }
 
+  /// Starts loading `digests` on another thread, in order, skipping any that is cached or already being
+  /// loaded. A read that spans many chunks hands its second half here and loads the first half itself,
+  /// so decompression and digest checks run on two cores while the reader waits; a chunk the reader
+  /// reaches while it is still loading here is waited for, never loaded twice.
+  func loadAhead(_ digests: [Digest]) {
+    DispatchQueue.global().async { [self] in
+      for digest in digests {
+        let flight = state.withLock { s -> Flight? in
+          if s.ready[digest] != nil || s.loading[digest] != nil { return nil }
+          let flight = Flight()
+          s.loading[digest] = flight
+          return flight
+        }
+        if let flight { _ = try? load(digest, flight) }
+      }
+    }
+  }
+
   private func load(_ digest: Digest, _ flight: Flight) throws -> ChunkData {
     let start = ContinuousClock.now
     let result = Result { ChunkData(try source.chunk(digest)) }

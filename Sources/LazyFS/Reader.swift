@@ -5,6 +5,9 @@ import ImageIndex
 /// The read path: the extents overlapping [offset, offset + size) are found by binary search, only their
 /// chunks are fetched (through the cache), and the reply points at the chunks' bytes directly.
 extension ImageFilesystem {
+  /// Reads spanning at least this many chunks load their second half on another thread.
+  static let readAheadSplit = 4
+
   /// A piece of a reply: part of one chunk.
   struct Piece {
     var chunk: ChunkData
@@ -50,7 +53,7 @@ extension ImageFilesystem {
       throw .corruptIndex("no extent holds offset \(offset) of a \(fileSize)-byte file")
     }
     let last = index.extents(entry).upperBound
-    var pieces: [Piece] = []
+    var extents: [Extent] = []
     var at = offset
     while at < end {
       guard k < last else { throw .corruptIndex("extents end before the file does (\(at) of \(fileSize))") }
@@ -58,6 +61,17 @@ extension ImageFilesystem {
       guard x.offset <= at, at < x.offset + Int64(x.length) else {
         throw .corruptIndex("extent \(k) does not continue at offset \(at)")
       }
+      extents.append(x)
+      at = x.offset + Int64(x.length)
+      k += 1
+    }
+    // A large read (readahead of a big file: up to 16 chunks) loads its second half on another core.
+    if extents.count >= Self.readAheadSplit {
+      cache.loadAhead(extents[(extents.count / 2)...].map(\.chunk))
+    }
+    var pieces: [Piece] = []
+    at = offset
+    for x in extents {
       let chunk: ChunkData
       do { chunk = try cache.chunk(x.chunk) } catch { throw .chunk(error) }
       guard chunk.count == Int(x.length) else {
@@ -67,7 +81,6 @@ extension ImageFilesystem {
       let hi = Int(min(end, x.offset + Int64(x.length)) - x.offset)
       pieces.append(Piece(chunk: chunk, range: lo..<hi))
       at = x.offset + Int64(hi)
-      k += 1
     }
     return pieces
   }
