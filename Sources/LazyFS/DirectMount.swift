@@ -31,9 +31,9 @@ enum DirectMount {
     return fd
   }
 
-  /// Forks the watcher for the mount at `mountpoint` whose device is `device` (`major:minor`, as in
-  /// mountinfo); returns its pid. Call while the process is single-threaded.
-  static func startWatcher(_ mountpoint: String, device: String) throws -> pid_t {
+  /// Forks the watcher for the mount at `mountpoint` that is `mount` (its device and source, as in mountinfo);
+  /// returns its pid. Call while the process is single-threaded.
+  static func startWatcher(_ mountpoint: String, mount: MountIdentity) throws -> pid_t {
     var ends: [Int32] = [-1, -1]
     guard pipe(&ends) == 0 else { throw SystemError("pipe") }
     for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
@@ -44,14 +44,14 @@ enum DirectMount {
       close(ends[1])
       throw error
     }
-    if pid == 0 { watch(readEnd: ends[0], mountpoint: mountpoint, device: device) }
+    if pid == 0 { watch(readEnd: ends[0], mountpoint: mountpoint, mount: mount) }
     close(ends[0])
     // The write end stays open, unseen, for the daemon's lifetime: the kernel closes it when it dies.
     _ = ends[1]
     return pid
   }
 
-  private static func watch(readEnd: Int32, mountpoint: String, device: String) -> Never {
+  private static func watch(readEnd: Int32, mountpoint: String, mount: MountIdentity) -> Never {
     // Nothing of the daemon's may stay open here: not /dev/fuse (the connection would outlive the
     // daemon), not the pipe the `lazyfs mount` command waits on, not the pipe's write end.
     _ = dup2(readEnd, 3)
@@ -68,16 +68,28 @@ enum DirectMount {
     var byte: UInt8 = 0
     while read(3, &byte, 1) < 0 && errno == EINTR {}
     // The daemon is gone. Detach the mount if it is still this one: an unmount that came first, or a
-    // new mount on the same path (another device number), is left alone.
-    if MountTable.lazyfsDevice(at: mountpoint) == device { umount2(mountpoint, Int32(MNT_DETACH)) }
+    // new mount on the same path (another daemon's source, though maybe the same device number), is left
+    // alone.
+    if MountTable.lazyfsMount(identifiedAt: mountpoint) == mount { umount2(mountpoint, Int32(MNT_DETACH)) }
     _exit(0)
   }
 }
 
+/// Which mount a lazyfs mount is: its device number and source. The device number alone is not enough
+/// (nor is the mount ID): the kernel reuses both as soon as the old mount is gone, so a daemon that had
+/// just been lazily unmounted took a new mount on the same path for its own and unmounted it. A root
+/// mount's source names its daemon (`lazyfs:<digest prefix>@<pid>`).
+struct MountIdentity: Equatable {
+  var device: String
+  var source: String
+}
+
 extension MountTable {
-  /// The device number (`major:minor`) of the topmost lazyfs mount at `path`, from mountinfo, which
-  /// unlike stat(2) sends the file system no request (its daemon may be dead or not serving yet).
-  static func lazyfsDevice(at path: String) -> String? {
-    MountInfo.entries().last { $0.mountPoint == path && $0.type == "fuse.lazyfs" }?.device
+  /// The topmost lazyfs mount at `path`, from mountinfo, which unlike stat(2) sends the file system no
+  /// request (its daemon may be dead or not serving yet).
+  static func lazyfsMount(identifiedAt path: String) -> MountIdentity? {
+    MountInfo.entries().last { $0.mountPoint == path && $0.type == "fuse.lazyfs" }.map {
+      MountIdentity(device: $0.device, source: $0.source)
+    }
   }
 }

@@ -10,7 +10,7 @@ import Synchronization
 ///
 /// Mount options, and why: `ro` (the kernel refuses writes before they reach us), `default_permissions`
 /// (the kernel checks modes and ACLs itself, so there is no `access` to implement), `fsname` and `subtype`
-/// (so `/proc/mounts` says what is mounted: `lazyfs:<digest prefix> … fuse.lazyfs`), and `auto_unmount`:
+/// (so `/proc/mounts` says what is mounted: `lazyfs:<digest prefix> … fuse.lazyfs`; as root with `@<daemon pid>`), and `auto_unmount`:
 /// libfuse mounts through fusermount3, which stays behind watching the daemon and unmounts if it dies, so
 /// a crashed or killed daemon never leaves a mount whose every access fails with ENOTCONN. As root, the
 /// mount is made directly and a watcher of our own does fusermount3's part (`DirectMount`).
@@ -28,7 +28,7 @@ public final class FuseSession {
   private var mounted = false
   /// Mounted by `DirectMount` (root) rather than libfuse and fusermount3.
   private var direct = false
-  private var mountedDevice: String?
+  private var mountedAs: MountIdentity?
   /// The io_uring transport, where the kernel may offer it.
   private let ring: OpaquePointer?
 
@@ -72,7 +72,8 @@ public final class FuseSession {
   public func mount() throws {
     let mountpoint = filesystem.mountpoint
     if geteuid() == 0 {
-      let source = "lazyfs:\(filesystem.digest.hex.prefix(12))"
+      // The daemon's pid in the source tells its mount from the next one on this path (`MountIdentity`).
+      let source = "lazyfs:\(filesystem.digest.hex.prefix(12))@\(getpid())"
       let fd = try DirectMount.mount(mountpoint, source: source, allowOther: allowOther, setuid: !allowOther || setuid)
       let rc = lf_ring_install(session, fd, ring)
       guard rc == 0 else {
@@ -82,14 +83,16 @@ public final class FuseSession {
       }
       if let ring { filesystem.transport.withLock { $0 = RingTransport(ring) } }
       (mounted, direct) = (true, true)
-      guard let device = MountTable.lazyfsDevice(at: mountpoint) else {
+      guard let identity = MountTable.lazyfsMount(identifiedAt: mountpoint) else {
         umount2(mountpoint, Int32(MNT_DETACH))
         mounted = false
         throw MountError("mounted on \(mountpoint), but the mount is not in /proc/self/mountinfo")
       }
-      mountedDevice = device
-      if let minor = device.split(separator: ":").last.flatMap({ UInt32($0) }) { lf_ring_set_connection(ring, minor) }
-      let watcher = try DirectMount.startWatcher(mountpoint, device: device)
+      mountedAs = identity
+      if let minor = identity.device.split(separator: ":").last.flatMap({ UInt32($0) }) {
+        lf_ring_set_connection(ring, minor)
+      }
+      let watcher = try DirectMount.startWatcher(mountpoint, mount: identity)
       filesystem.unmountHelper.withLock { $0 = watcher }
       return
     }
@@ -137,7 +140,7 @@ public final class FuseSession {
     if mounted {
       if direct {
         // Unmounted from outside already, unless a signal ended the loop; never someone else's new mount.
-        if let device = MountTable.lazyfsDevice(at: mountpoint), device == mountedDevice {
+        if let current = MountTable.lazyfsMount(identifiedAt: mountpoint), current == mountedAs {
           if umount2(mountpoint, 0) != 0 { umount2(mountpoint, Int32(MNT_DETACH)) }
         }
       } else {

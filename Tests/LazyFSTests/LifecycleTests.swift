@@ -60,6 +60,31 @@ struct LifecycleTests {
     #expect(!isMounted(mountpoint))
   }
 
+  /// The kernel hands a new FUSE mount the device number (and mount ID) of one just removed; the old
+  /// daemon and its watcher, still ending, must not take the new mount for theirs and unmount it. The old
+  /// daemon is stopped across the detach and the new mount, so that it ends only after the new mount is
+  /// there, as a slow daemon would.
+  @Test("a mount made right after a lazy unmount on the same path stays mounted")
+  func remountAfterLazyUnmount() throws {
+    let image = try PreparedImage.tiny.get()
+    let want = try contentHash(image.export + "/etc/passwd")
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let mountpoint = try dir.directory("mnt")
+    defer { forceUnmount(mountpoint) }
+    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    let old = try statistics(mountpoint)
+    #expect(kill(old.pid, SIGSTOP) == 0)
+    #expect(umount2(mountpoint, Int32(MNT_DETACH)) == 0)
+    try lazyfs(["mount", "--store", image.store, image.digest, mountpoint])
+    #expect(kill(old.pid, SIGCONT) == 0)
+    #expect(waitUntil(seconds: 10) { processExited(old.pid) })
+    if let helper = old.unmountHelperPid { #expect(waitUntil(seconds: 10) { processExited(helper) }) }
+    #expect(isMounted(mountpoint))
+    #expect(try contentHash(mountpoint + "/etc/passwd") == want)
+    #expect(try statistics(mountpoint).pid != old.pid)
+  }
+
   @Test("a busy mount is refused by a plain umount and kept working")
   func busyUnmount() throws {
     let image = try PreparedImage.tiny.get()
