@@ -121,16 +121,9 @@ public final class ChunkStore: @unchecked Sendable {
     do { block = try readBlock(loc) } catch StoreError.corruptChunk(_, let pack, let reason) {
       throw StoreError.corruptChunk(digest, pack: pack, reason: reason)
     }
-    let start = Int(loc.offsetInBlock)
-    let end = start + Int(loc.length)
-    guard end <= block.count else {
-      throw StoreError.corruptChunk(digest, pack: packIDs[Int(loc.pack)].hex, reason: "chunk lies outside its block")
+    do { return try PackFormat.chunk(digest, at: loc, block: block) } catch {
+      throw StoreError.corruptChunk(digest, pack: packIDs[Int(loc.pack)].hex, reason: "\(error)")
     }
-    let chunk = Array(block[start..<end])
-    guard Digest.of(chunk) == digest else {
-      throw StoreError.corruptChunk(digest, pack: packIDs[Int(loc.pack)].hex, reason: "content does not match digest")
-    }
-    return chunk
   }
 }
 

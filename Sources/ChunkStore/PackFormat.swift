@@ -159,7 +159,7 @@ public enum PackFormat {
     let end = start + Int(loc.length)
     guard end <= block.count else { throw CodecError("chunk lies outside its block") }
     let chunk = Array(block[start..<end])
-    guard Digest.of(chunk) == digest else { throw CodecError("content does not match digest \(digest)") }
+    guard Digest.of(chunk) == digest else { throw CodecError("content does not match its digest") }
     return chunk
   }
 }

@@ -113,7 +113,7 @@ public final class RemoteImage: @unchecked Sendable {
     let stored = try fetchBlock(key: key, url: url, loc: loc)
     do { return try serve(stored) } catch {
       cache?.remove(key)
-      throw RemoteError(url, "block at \(loc.blockOffset) is corrupt: \(error)")
+      throw RemoteError(url, "block at \(loc.blockOffset) is corrupt (chunk \(d)): \(error)")
     }
   }
 
