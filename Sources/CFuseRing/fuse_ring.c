@@ -61,7 +61,6 @@ struct lf_entry {
   uint64_t commit_id;
   int last_cmd;
   int busy;  // a request is being served and not yet committed (only the ring thread touches it)
-  int retired;  // the kernel refused this entry: it is out of the ring for good
 };
 
 struct lf_queue {
@@ -79,7 +78,7 @@ struct lf_queue {
   _Atomic unsigned *sq_tail, *cq_head, *cq_tail;
   unsigned *sq_mask, *cq_mask, *sq_array;
   struct lf_entry *entries;
-  unsigned live;  // entries not retired
+  unsigned live;  // entries the kernel has not refused
   char *request;  // one request in /dev/fuse layout, for fuse_session_process_buf
   void *region;  // the entries' headers and payloads and the request buffer, one mapping
   size_t region_len;
@@ -92,7 +91,8 @@ struct lf_ring {
   unsigned nqueues, depth;
   size_t payload_size;
   struct lf_queue *queues;
-  int init_seen, offered, init_replied;
+  _Atomic int init_seen;  // every /dev/fuse reader looks; the one that reads INIT sets it
+  int offered, init_replied;  // written by that reader before it answers INIT, read by the writer of INIT's reply
   uint64_t init_unique;
   _Atomic int accepted;
   _Atomic uint64_t requests;
@@ -342,8 +342,7 @@ static void *lf_queue_main(void *arg) {
       } else if (res < 0) {
         // The kernel refused this entry. Before the rings are in use a refused REGISTER makes the kernel
         // fall back to /dev/fuse; after, the queue goes on with its other entries.
-        e->retired = 1;
-        q->live--;
+        q->live--;  // this entry is out of the ring for good
         const char *none = NULL;
         atomic_compare_exchange_strong(&r->failure, &none, "registering a ring entry");
         if (q->live == 0 && atomic_load(&r->requests) > 0) lf_queue_lost(q);
@@ -508,11 +507,12 @@ static ssize_t lf_read(int fd, void *buf, size_t len, void *userdata) {
   (void)userdata;
   ssize_t n = read(fd, buf, len);
   lf_ring *r = n > 0 ? lf_lookup(fd) : NULL;
-  if (r && !r->init_seen && (size_t)n >= sizeof(struct fuse_in_header) + offsetof(struct fuse_init_in, flags2) + 4) {
+  if (r && !atomic_load_explicit(&r->init_seen, memory_order_relaxed) &&
+      (size_t)n >= sizeof(struct fuse_in_header) + offsetof(struct fuse_init_in, flags2) + 4) {
     const struct fuse_in_header *in = buf;
     if (in->opcode == FUSE_INIT) {
       const struct fuse_init_in *arg = (const void *)(in + 1);
-      r->init_seen = 1;
+      atomic_store_explicit(&r->init_seen, 1, memory_order_relaxed);
       if (arg->major == 7 && (arg->flags & FUSE_INIT_EXT) && (arg->flags2 & LF_OVER_IO_URING_FLAGS2)) {
         r->init_unique = in->unique;
         r->offered = 1;

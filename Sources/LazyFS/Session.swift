@@ -10,10 +10,11 @@ import Synchronization
 ///
 /// Mount options, and why: `ro` (the kernel refuses writes before they reach us), `default_permissions`
 /// (the kernel checks modes and ACLs itself, so there is no `access` to implement), `fsname` and `subtype`
-/// (so `/proc/mounts` says what is mounted: `lazyfs:<digest prefix> … fuse.lazyfs`; as root with `@<daemon pid>`), and `auto_unmount`:
-/// libfuse mounts through fusermount3, which stays behind watching the daemon and unmounts if it dies, so
-/// a crashed or killed daemon never leaves a mount whose every access fails with ENOTCONN. As root, the
-/// mount is made directly and a watcher of our own does fusermount3's part (`DirectMount`).
+/// (so `/proc/mounts` says what is mounted: `lazyfs:<digest prefix> … fuse.lazyfs`, as root with
+/// `@<daemon pid>`), and `auto_unmount`: libfuse mounts through fusermount3, which stays behind watching
+/// the daemon and unmounts if it dies, so a crashed or killed daemon never leaves a mount whose every
+/// access fails with ENOTCONN. As root, the mount is made directly and a watcher of our own does
+/// fusermount3's part (`DirectMount`).
 ///
 /// As root, requests come over io_uring where the kernel offers it (Linux 6.14+ with `fuse.enable_uring`):
 /// one ring and one daemon thread per CPU, so a request is served on the CPU that made it instead of waking
