@@ -48,15 +48,10 @@ import Testing
     let store = tmp.sub("store")
     try importImage(Fixture.path("tiny/rootfs.tar"), store: store)
     for delay in [0.005, 0.05, 0.2, 0.4, 0.7] {
-      let p = Process()
-      p.executableURL = URL(fileURLWithPath: lazyfsBinary)
-      p.arguments = ["import", source, "--store", store]
-      p.standardOutput = FileHandle.nullDevice
-      p.standardError = FileHandle.nullDevice
-      try p.run()
+      let p = try Spawned(lazyfsBinary, ["import", source, "--store", store])
       usleep(UInt32(delay * 1e6))
-      kill(p.processIdentifier, SIGKILL)
-      p.waitUntilExit()
+      p.signal(SIGKILL)
+      _ = try p.wait()
       let v = try lazyfs(["verify"], store: store)
       #expect(v.status == 0, "after kill -9 at \(delay) s: \(v.stderr)")
     }

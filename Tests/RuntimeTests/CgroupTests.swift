@@ -4,6 +4,7 @@ import Cgroups
 import Foundation
 import LinuxSystem
 import OCISpec
+import TestSupport
 import Testing
 
 @Suite("Cgroups (root, real containers)")
@@ -156,17 +157,13 @@ struct CgroupTests {
       }
     }
     // A process can join it: an empty cpuset would refuse it with ENOSPC.
-    let sleeper = Process()
-    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-    sleeper.arguments = ["30"]
-    try sleeper.run()
-    // SIGKILL: the runner's blocked signals stay blocked in its children.
+    let sleeper = try Spawned("/bin/sleep", ["30"])
     defer {
-      kill(sleeper.processIdentifier, SIGKILL)
-      sleeper.waitUntilExit()
+      sleeper.signal(SIGKILL)
+      _ = try? sleeper.wait()
     }
-    try cgroup.add(pid: sleeper.processIdentifier)
-    let membership = try String(contentsOfFile: "/proc/\(sleeper.processIdentifier)/cgroup", encoding: .utf8)
+    try cgroup.add(pid: sleeper.pid)
+    let membership = try String(contentsOfFile: "/proc/\(sleeper.pid)/cgroup", encoding: .utf8)
     #expect(membership.contains(":cpuset:/\(leaf)\n"), "\(membership)")
   }
 
@@ -225,15 +222,11 @@ struct CgroupTests {
     }
     try cgroup.create(for: CgroupResources())
     #expect(FileManager.default.fileExists(atPath: cgroup.directory + "/cgroup.procs"))
-    let sleeper = Process()
-    sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
-    sleeper.arguments = ["30"]
-    try sleeper.run()
-    try cgroup.add(pid: sleeper.processIdentifier)
-    #expect(cgroup.processes() == [sleeper.processIdentifier])
+    let sleeper = try Spawned("/bin/sleep", ["30"])
+    try cgroup.add(pid: sleeper.pid)
+    #expect(cgroup.processes() == [sleeper.pid])
     #expect(cgroup.killAll())
-    sleeper.waitUntilExit()
-    #expect(sleeper.terminationReason == .uncaughtSignal)
+    #expect(try sleeper.wait(timeout: 30).status == 128 + SIGKILL)
     try cgroup.destroy()
     #expect(!FileManager.default.fileExists(atPath: cgroup.directory))
   }

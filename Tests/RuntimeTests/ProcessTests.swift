@@ -1,6 +1,8 @@
 // The container's process: arguments, environment, working directory, exit status and signals.
 import Foundation
 import OCISpec
+import Synchronization
+import TestSupport
 import Testing
 
 @Suite("Process (root, real containers)")
@@ -28,16 +30,26 @@ struct ProcessTests {
     let c = try TestContainer("sig9", args: ["/bin/sleep", "1000"])
     defer { c.cleanup() }
     try c.writeConfig()
+    // Kills once the state says running, and again until `run` returns: a kill that fails is reported,
+    // and the test ends at the timeout rather than when the 1000 s sleep would.
+    let done = Atomic(false)
+    let kills = Mutex<[RunResult]>([])
     let killer = Thread {
-      for _ in 0..<5000 {
-        if c.crunFast("state", c.id).stdout.contains("running") { break }
-        usleep(2000)
+      while !done.load(ordering: .acquiring) {
+        if c.crunFast("state", c.id, timeout: 10).stdout.contains("\"running\"") {
+          let kill = c.crunFast("kill", c.id, "KILL", timeout: 10)
+          kills.withLock { $0.append(kill) }
+        }
+        usleep(20_000)
       }
-      c.crunFast("kill", c.id, "KILL")
     }
     killer.start()
     let result = c.crunFast("run", "--bundle", c.bundle, c.id, timeout: 30)
-    #expect(result.status == 137, "\(result)")
+    done.store(true, ordering: .releasing)
+    while !killer.isFinished { usleep(1000) }
+    let attempts = kills.withLock { $0 }
+    #expect(result.status == 137, "\(result)\nkills: \(attempts)")
+    #expect(attempts.first?.status == 0, "\(attempts)")
   }
 
   @Test func signalsToRunAreForwarded() throws {

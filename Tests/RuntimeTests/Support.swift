@@ -3,6 +3,7 @@
 // child process, and cleanup that leaves no state, cgroup or bundle behind whatever the test did.
 import Foundation
 import OCISpec
+import TestSupport
 import Testing
 
 enum Paths {
@@ -24,53 +25,18 @@ enum Paths {
   static let cgroupParent = "crun-fast-test"
 }
 
-struct CommandResult: CustomStringConvertible {
-  var status: Int32
-  var stdout: String
-  var stderr: String
-  var description: String { "status \(status)\nstdout: \(stdout)\nstderr: \(stderr)" }
-}
+typealias CommandResult = RunResult
 
 /// Runs a program with stdout and stderr sent to files, not pipes: a created container inherits them and
-/// would otherwise keep a pipe open long after crun-fast exits.
+/// would otherwise keep a pipe open long after crun-fast exits. Past `timeout` it is killed.
 func runProcess(
   _ path: String, _ arguments: [String], timeout: Double = 60, onStart: ((Int32) -> Void)? = nil
 ) -> CommandResult {
-  let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cf-out-\(UUID().uuidString)")
-  try? FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-  defer { try? FileManager.default.removeItem(at: dir) }
-  let out = dir.appendingPathComponent("stdout")
-  let err = dir.appendingPathComponent("stderr")
-  _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-  _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-  let process = Process()
-  process.executableURL = URL(fileURLWithPath: path)
-  process.arguments = arguments
-  process.standardInput = FileHandle.nullDevice
-  guard let outHandle = try? FileHandle(forWritingTo: out), let errHandle = try? FileHandle(forWritingTo: err) else {
-    return CommandResult(status: -1, stdout: "", stderr: "cannot open output files")
-  }
-  process.standardOutput = outHandle
-  process.standardError = errHandle
   do {
-    try process.run()
+    return try spawnAndWait(path, arguments, timeout: timeout, onStart: onStart)
   } catch {
     return CommandResult(status: -1, stdout: "", stderr: "\(error)")
   }
-  onStart?(process.processIdentifier)
-  let deadline = Date().addingTimeInterval(timeout)
-  while process.isRunning && Date() < deadline { usleep(2000) }
-  if process.isRunning {
-    process.terminate()
-    process.waitUntilExit()
-  }
-  try? outHandle.close()
-  try? errHandle.close()
-  let status =
-    process.terminationReason == .uncaughtSignal ? 128 + process.terminationStatus : process.terminationStatus
-  return CommandResult(
-    status: status, stdout: (try? String(contentsOf: out, encoding: .utf8)) ?? "",
-    stderr: (try? String(contentsOf: err, encoding: .utf8)) ?? "")
 }
 
 /// One test's container: its bundle, state root and id, and crun-fast pointed at them. The spec is

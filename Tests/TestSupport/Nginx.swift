@@ -7,7 +7,7 @@ public final class Nginx {
   public let root: String
   public let port: Int
   private let dir: String
-  private var process: Process?
+  private var process: Spawned?
 
   public var url: String { "http://127.0.0.1:\(port)" }
 
@@ -37,12 +37,7 @@ public final class Nginx {
       }
       """
     try conf.write(toFile: "\(dir)/nginx.conf", atomically: true, encoding: .utf8)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/sbin/nginx")
-    p.arguments = ["-c", "\(dir)/nginx.conf", "-p", dir]
-    p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
-    try p.run()
+    let p = try Spawned("/usr/sbin/nginx", ["-c", "\(dir)/nginx.conf", "-p", dir])
     process = p
     // Ready when it answers.
     for _ in 0..<200 {
@@ -55,8 +50,8 @@ public final class Nginx {
 
   public func stop() {
     guard let p = process else { return }
-    kill(p.processIdentifier, SIGTERM)
-    p.waitUntilExit()
+    p.signal(SIGTERM)
+    _ = try? p.wait(timeout: 30)
     process = nil
     while connects() { usleep(10_000) }
   }

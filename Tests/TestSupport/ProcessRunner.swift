@@ -1,33 +1,141 @@
-import Foundation
+import Glibc
+import LinuxSystem
+import Testing
 
 /// What a program run to completion printed, and how it ended.
-public struct RunResult {
+public struct RunResult: CustomStringConvertible, Sendable {
+  /// The exit code, or 128 + N when signal N killed it.
   public var status: Int32
   public var stdout: String
   public var stderr: String
+  /// It outlived its timeout and was killed.
+  public var timedOut = false
+  public init(status: Int32, stdout: String, stderr: String, timedOut: Bool = false) {
+    (self.status, self.stdout, self.stderr, self.timedOut) = (status, stdout, stderr, timedOut)
+  }
+
   public var lastLine: String { stdout.split(separator: "\n").last.map(String.init) ?? "" }
+  public var description: String {
+    "status \(status)\(timedOut ? " (killed: timed out)" : "")\nstdout: \(stdout)\nstderr: \(stderr)"
+  }
 }
 
 /// Runs a program to completion, capturing its output.
 @discardableResult
 public func run(_ program: String, _ arguments: [String], cwd: String? = nil) throws -> RunResult {
-  let p = Process()
-  p.executableURL = URL(fileURLWithPath: program)
-  p.arguments = arguments
-  if let cwd { p.currentDirectoryURL = URL(fileURLWithPath: cwd) }
-  let out = Pipe()
-  let err = Pipe()
-  p.standardOutput = out
-  p.standardError = err
-  try p.run()
-  // Read both pipes while the process runs, so neither fills up.
-  nonisolated(unsafe) var errData = Data()
-  let reader = Thread { errData = err.fileHandleForReading.readDataToEndOfFile() }
-  reader.start()
-  let outData = out.fileHandleForReading.readDataToEndOfFile()
-  p.waitUntilExit()
-  while !reader.isFinished { usleep(1000) }
-  return RunResult(
-    status: p.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
-    stderr: String(decoding: errData, as: UTF8.self))
+  try spawnAndWait(program, arguments, cwd: cwd)
+}
+
+/// Runs `program` to completion (see `Spawned`); past `timeout` it is killed with SIGKILL and the result
+/// says so. `onStart` gets the pid as soon as it runs.
+public func spawnAndWait(
+  _ program: String, _ arguments: [String], cwd: String? = nil, timeout: Double = 600,
+  onStart: ((Int32) -> Void)? = nil
+) throws -> RunResult {
+  let process = try Spawned(program, arguments, cwd: cwd)
+  onStart?(process.pid)
+  return try process.wait(timeout: timeout)
+}
+
+/// A child process a test started, with stdin from /dev/null and stdout and stderr sent to files, never
+/// pipes: a process that outlives it (a container, a FUSE daemon) would keep a pipe open, and its reader
+/// would wait for it.
+///
+/// Spawned with posix_spawn rather than Foundation's `Process`, with every descriptor above 2 closed and
+/// the signal mask and dispositions reset (the test runner blocks signals, which children would inherit),
+/// and reaped by `waitpid` on its own pid, with a deadline. A test once waited 1000 s in CI for a
+/// `Process` whose end never reached it; nothing here waits without a bound.
+public final class Spawned: Sendable {
+  public let pid: pid_t
+  private let output: TempDir
+
+  public init(_ program: String, _ arguments: [String], cwd: String? = nil) throws {
+    output = try TempDir("spawn")
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 1, output.sub("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    posix_spawn_file_actions_addopen(&actions, 2, output.sub("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+    _ = GlibcExtensions.addCloseFrom(&actions, 3)
+    if let cwd { _ = GlibcExtensions.addChdir(&actions, cwd) }
+    var attributes = posix_spawnattr_t()
+    posix_spawnattr_init(&attributes)
+    defer { posix_spawnattr_destroy(&attributes) }
+    var none = sigset_t()
+    sigemptyset(&none)
+    var all = sigset_t()
+    sigfillset(&all)
+    posix_spawnattr_setsigmask(&attributes, &none)
+    posix_spawnattr_setsigdefault(&attributes, &all)
+    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    let argv = ([program] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+    guard rc == 0 else {
+      output.remove()
+      throw SystemError("posix_spawn", path: program, errno: Errno(rc))
+    }
+    self.pid = pid
+  }
+
+  /// Not yet exited (asked without reaping it).
+  public var isRunning: Bool {
+    var info = siginfo_t()
+    return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == 0
+  }
+
+  /// Sends `signal` (nothing happens once it has been reaped: `wait` is then over).
+  public func signal(_ signal: Int32) { kill(pid, signal) }
+
+  /// Reaps it, killing it with SIGKILL once `timeout` seconds have passed, and returns how it ended and
+  /// what it printed. Call once.
+  public func wait(timeout: Double = 600) throws -> RunResult {
+    defer { output.remove() }
+    let deadline = Clock.monotonicSeconds + timeout
+    var status: Int32 = 0
+    var timedOut = false
+    var pause: UInt32 = 50
+    while true {
+      let reaped = waitpid(pid, &status, WNOHANG)
+      if reaped == pid { break }
+      if reaped < 0 && errno != EINTR { throw SystemError("waitpid", path: "\(pid)") }
+      if !timedOut && Clock.monotonicSeconds > deadline {
+        timedOut = true
+        kill(pid, SIGKILL)
+      }
+      usleep(pause)
+      pause = min(pause * 2, 5000)
+    }
+    let signal = status & 0x7f
+    return RunResult(
+      status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
+      stdout: String(decoding: (try? Files.read(output.sub("stdout"))) ?? [], as: UTF8.self),
+      stderr: String(decoding: (try? Files.read(output.sub("stderr"))) ?? [], as: UTF8.self), timedOut: timedOut)
+  }
+}
+
+enum Clock {
+  static var monotonicSeconds: Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
+  }
+}
+
+/// glibc's posix_spawn file actions that Swift's Glibc module leaves out (declared only under
+/// _GNU_SOURCE/__USE_MISC), looked up once; both are in glibc since 2.34.
+enum GlibcExtensions {
+  typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+  typealias Chdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
+
+  static let addCloseFrom: CloseFrom = unsafeBitCast(
+    symbol("posix_spawn_file_actions_addclosefrom_np"), to: CloseFrom.self)
+  static let addChdir: Chdir = unsafeBitCast(symbol("posix_spawn_file_actions_addchdir_np"), to: Chdir.self)
+
+  private static func symbol(_ name: String) -> UnsafeMutableRawPointer {
+    guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { fatalError("glibc lacks \(name)") }
+    return address
+  }
 }
