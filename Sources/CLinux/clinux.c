@@ -1,4 +1,4 @@
-// Most wrappers are static inline in include/clinux.h; the bpf(2) ones are here, where <linux/bpf.h>
+// Most wrappers are static inline in include/clinux.h; the syscall(2) ones are here, where <linux/bpf.h>
 // does not leak its many names into Swift.
 #include "clinux.h"
 
@@ -67,3 +67,5 @@ int cl_bpf_prog_get_fd_by_id(unsigned int id) {
   attr.prog_id = id;
   return cl_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
 }
+
+int cl_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

@@ -34,22 +34,4 @@ enum Processes {
     }
     return nil
   }
-
-  /// Whether `pid` is gone: no such process, or a zombie (it has exited; only its parent can reap it).
-  static func exited(_ pid: Int32) -> Bool {
-    guard let s = status(pid) else { return true }
-    return s.state == "Z" || s.state == "X"
-  }
-
-  /// Waits up to `seconds` for every process in `pids` to exit; returns those still running.
-  static func waitForExit(_ pids: [Int32], seconds: Double) -> [Int32] {
-    var waiting = pids
-    var waited = 0.0
-    while true {
-      waiting.removeAll { exited($0) }
-      if waiting.isEmpty || waited >= seconds { return waiting }
-      usleep(10_000)
-      waited += 0.01
-    }
-  }
 }

@@ -28,7 +28,7 @@ public enum Unmounter {
       try fusermount(["-u"] + (lazy ? ["-z"] : []) + [mountpoint])
     }
     guard !lazy, let stats else { return }
-    let left = Processes.waitForExit([stats.pid] + (stats.unmountHelperPid.map { [$0] } ?? []), seconds: timeout)
+    let left = ProcessExit.wait(for: [stats.pid] + (stats.unmountHelperPid.map { [$0] } ?? []), seconds: timeout)
     if !left.isEmpty {
       throw MountError(
         "unmounted \(mountpoint), but process \(left.map(String.init).joined(separator: ", ")) is still running")

@@ -1,6 +1,7 @@
 // Linux interfaces that Swift's Glibc module does not bring in: extended attributes (sys/xattr.h), the
 // device-number macros of sys/sysmacros.h, which Swift cannot call because they are macros, and bpf(2),
-// which glibc does not wrap and whose union bpf_attr is easier to fill in C.
+// which glibc does not wrap and whose union bpf_attr is easier to fill in C, and pidfd_open(2), which glibc
+// 2.36 declares only under _GNU_SOURCE.
 // Everything here is a direct, allocation-free wrapper; names carry the `cl_` prefix.
 #pragma once
 #include <sys/types.h>
@@ -29,3 +30,6 @@ int cl_bpf_device_prog_detach(int cgroup_fd, int prog_fd);
 int cl_bpf_device_prog_query(int cgroup_fd, unsigned int *ids, unsigned int *count);
 /// BPF_PROG_GET_FD_BY_ID.
 int cl_bpf_prog_get_fd_by_id(unsigned int id);
+
+/// pidfd_open(2): a descriptor that poll(2) reports readable once `pid` has exited (zombie or reaped).
+int cl_pidfd_open(pid_t pid);
