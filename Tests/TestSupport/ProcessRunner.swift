@@ -43,8 +43,11 @@ public func spawnAndWait(
 ///
 /// Spawned with posix_spawn rather than Foundation's `Process`, with every descriptor above 2 closed and
 /// the signal mask and dispositions reset (the test runner blocks signals, which children would inherit),
-/// and reaped by `waitpid` on its own pid, with a deadline. A test once waited 1000 s in CI for a
-/// `Process` whose end never reached it; nothing here waits without a bound.
+/// and reaped by `waitpid` on its own pid, with a deadline. In CI a test once waited 1000 s: the helper
+/// thread's `crun-fast state` had ended, but `Process` had not noticed. It learns of exits from SIGCHLD,
+/// and in a process whose threads block signals unevenly, one can be lost. Nothing else exited until the
+/// container's `sleep 1000` ran out, and that exit released both waits at once. Nothing here waits
+/// without a bound.
 public final class Spawned: Sendable {
   public let pid: pid_t
   private let output: TempDir
