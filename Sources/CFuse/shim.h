@@ -9,7 +9,7 @@
 // Names carry the `lf_` prefix.
 #pragma once
 #define FUSE_USE_VERSION 314
-#include <fuse_lowlevel.h>
+#include <fuse3/fuse_lowlevel.h>
 #include <sys/statfs.h>
 #include <sys/mount.h>
 #include <sys/xattr.h>
