@@ -14,10 +14,18 @@ let strict: [SwiftSetting] = [
 /// so that no `lazyfs` command pays for loading them: libcrypto alone added 0.76 ms to an empty program's
 /// start here, and `lazyfs mount` and `umount` are on a container's start and delete path. Their system
 /// library targets therefore name no library to link (no `link` line, no pkg-config), and the test
-/// bundle, the other program linking them, links the shared ones.
+/// bundle, the other program linking them, links the shared ones: a new executable or test target that
+/// uses Codecs or LazyFS without TestSupport must add these too.
 let sharedNativeLibraries: [LinkerSetting] = [
   .linkedLibrary("zstd"), .linkedLibrary("crypto"), .linkedLibrary("fuse3"),
 ]
+
+/// Where Debian keeps the static archives `lazyfs` links, by the machine the manifest is built on.
+#if arch(arm64)
+  let multiarchLibraries = "/usr/lib/aarch64-linux-gnu"
+#else
+  let multiarchLibraries = "/usr/lib/x86_64-linux-gnu"
+#endif
 
 let package = Package(
   name: "lazyfs",
@@ -31,7 +39,8 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
   ],
   targets: [
-    // C libraries, each through a module map and a shim header; pkg-config names the flags.
+    // C libraries, each through a module map and a shim header. pkg-config or the module map names the
+    // library to link, except for the three `lazyfs` links statically (`sharedNativeLibraries`).
     .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
@@ -86,8 +95,8 @@ let package = Package(
       linkerSettings: [
         .unsafeFlags([
           "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld", "-Xlinker", "-z",
-          "-Xlinker", "pack-relative-relocs", "-Xlinker", "/usr/lib/x86_64-linux-gnu/libzstd.a",
-          "-Xlinker", "/usr/lib/x86_64-linux-gnu/libcrypto.a", "-Xlinker", "/usr/lib/x86_64-linux-gnu/libfuse3.a",
+          "-Xlinker", "pack-relative-relocs", "-Xlinker", "\(multiarchLibraries)/libzstd.a",
+          "-Xlinker", "\(multiarchLibraries)/libcrypto.a", "-Xlinker", "\(multiarchLibraries)/libfuse3.a",
         ])
       ]),
     // crun-fast: the OCI runtime. CContainerInit is the only code between clone and execve.

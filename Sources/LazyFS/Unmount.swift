@@ -17,6 +17,7 @@ public enum Unmounter {
     }
     // The daemon's pids, to wait on below; a dead daemon's mount has none to give (the read fails at once).
     let stats = try? MountStatistics.read(mountpoint: mountpoint)
+    let daemon = lazy ? nil : stats.map { ProcessExit.Watch([$0.pid] + ($0.unmountHelperPid.map { [$0] } ?? [])) }
     if umount2(mountpoint, lazy ? Int32(MNT_DETACH) : 0) != 0 {
       let e = Errno.current
       if e.rawValue == EBUSY {
@@ -27,8 +28,8 @@ public enum Unmounter {
       // Not root: fusermount3 may unmount what the user mounted.
       try fusermount(["-u"] + (lazy ? ["-z"] : []) + [mountpoint])
     }
-    guard !lazy, let stats else { return }
-    let left = ProcessExit.wait(for: [stats.pid] + (stats.unmountHelperPid.map { [$0] } ?? []), seconds: timeout)
+    guard let daemon else { return }
+    let left = daemon.wait(seconds: timeout)
     if !left.isEmpty {
       throw MountError(
         "unmounted \(mountpoint), but process \(left.map(String.init).joined(separator: ", ")) is still running")

@@ -6,35 +6,49 @@ import Glibc
 /// whole period to every wait (10 ms on each unmount, when the daemon was gone in 1); a pidfd turns
 /// readable the moment its process exits, whoever its parent is and however slowly it is reaped.
 public enum ProcessExit {
-  /// Waits up to `seconds` for every process in `pids` to exit; returns those still running. A zombie
-  /// counts as exited. The pids must be current: one already gone and reused would be waited for.
+  /// Waits up to `seconds` for every process in `pids` to exit; returns those still running.
   public static func wait(for pids: [Int32], seconds: Double) -> [Int32] {
-    var descriptors: [pollfd] = []
-    var watched: [Int32] = []
-    var polled: [Int32] = []
-    defer { for entry in descriptors { close(entry.fd) } }
-    for pid in pids {
-      let fd = cl_pidfd_open(pid)
-      if fd >= 0 {
-        descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
-        watched.append(pid)
-      } else if errno != ESRCH {
-        polled.append(pid)  // no pidfds (Linux before 5.3): read /proc every 10 ms
+    Watch(pids).wait(seconds: seconds)
+  }
+
+  /// Processes to wait for, each held by a pidfd from the moment the watch is made: open it before doing
+  /// what makes them exit, and a pid reused in between cannot be mistaken for theirs. A zombie counts as
+  /// exited; a process that is already gone is not watched.
+  public final class Watch {
+    private var descriptors: [pollfd] = []
+    private var watched: [Int32] = []
+    private var polled: [Int32] = []
+
+    public init(_ pids: [Int32]) {
+      for pid in pids {
+        let fd = cl_pidfd_open(pid)
+        if fd >= 0 {
+          descriptors.append(pollfd(fd: fd, events: Int16(POLLIN), revents: 0))
+          watched.append(pid)
+        } else if errno != ESRCH {
+          polled.append(pid)  // no pidfds (Linux before 5.3): read /proc every 10 ms
+        }
       }
     }
-    let deadline = monotonicSeconds() + seconds
-    while true {
-      for index in descriptors.indices.reversed() where descriptors[index].revents != 0 {
-        close(descriptors[index].fd)
-        descriptors.remove(at: index)
-        watched.remove(at: index)
-      }
-      polled.removeAll { exited($0) }
-      let left = deadline - monotonicSeconds()
-      if (watched.isEmpty && polled.isEmpty) || left <= 0 { return watched + polled }
-      let wait = polled.isEmpty ? left : min(left, 0.01)
-      if poll(&descriptors, nfds_t(descriptors.count), Int32((wait * 1000).rounded(.up))) < 0 && errno != EINTR {
-        return watched + polled
+
+    deinit { for entry in descriptors { close(entry.fd) } }
+
+    /// Waits up to `seconds` (at most a day) for every watched process to exit; returns those still running.
+    public func wait(seconds: Double) -> [Int32] {
+      let deadline = monotonicSeconds() + min(max(seconds, 0), 86_400)
+      while true {
+        for index in descriptors.indices.reversed() where descriptors[index].revents != 0 {
+          close(descriptors[index].fd)
+          descriptors.remove(at: index)
+          watched.remove(at: index)
+        }
+        polled.removeAll { exited($0) }
+        let left = deadline - monotonicSeconds()
+        if (watched.isEmpty && polled.isEmpty) || left <= 0 { return watched + polled }
+        let wait = polled.isEmpty ? left : min(left, 0.01)
+        if poll(&descriptors, nfds_t(descriptors.count), Int32((wait * 1000).rounded(.up))) < 0 && errno != EINTR {
+          return watched + polled
+        }
       }
     }
   }

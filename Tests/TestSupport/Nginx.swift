@@ -53,7 +53,8 @@ public final class Nginx {
     p.signal(SIGTERM)
     _ = try? p.wait(timeout: 30)
     process = nil
-    while connects() { usleep(10_000) }
+    // Its workers may still hold the port for a moment; a port still answering after that is someone else's.
+    for _ in 0..<1000 where connects() { usleep(10_000) }
   }
 
   deinit { stop() }

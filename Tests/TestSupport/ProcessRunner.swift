@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import Synchronization
 import Testing
 
 /// What a program run to completion printed, and how it ended.
@@ -46,11 +47,15 @@ public func spawnAndWait(
 /// and reaped by `waitpid` on its own pid, with a deadline. In CI a test once waited 1000 s: the helper
 /// thread's `crun-fast state` had ended, but `Process` had not noticed. It learns of exits from SIGCHLD,
 /// and in a process whose threads block signals unevenly, one can be lost. Nothing else exited until the
-/// container's `sleep 1000` ran out, and that exit released both waits at once. Nothing here waits
-/// without a bound.
+/// container's `sleep 1000` ran out, and that exit released both waits at once. Here a child outlives its
+/// deadline only as long as SIGKILL takes (a process stuck in the kernel can take longer). One dropped
+/// without `wait` is killed and reaped by `deinit`.
 public final class Spawned: Sendable {
   public let pid: pid_t
   private let output: TempDir
+  /// Set, under the lock, by the `waitpid` that reaps it: from then on the pid may be another process's,
+  /// so `signal` does nothing and `wait` refuses.
+  private let reaped = Mutex(false)
 
   public init(_ program: String, _ arguments: [String], cwd: String? = nil) throws {
     output = try TempDir("spawn")
@@ -72,10 +77,16 @@ public final class Spawned: Sendable {
     posix_spawnattr_setsigmask(&attributes, &none)
     posix_spawnattr_setsigdefault(&attributes, &all)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    // With `cwd`, the child changes directory before its exec: a relative program is found from here first.
+    var path = program
+    if cwd != nil && !program.hasPrefix("/"), let here = getcwd(nil, 0) {
+      path = String(cString: here) + "/" + program
+      free(here)
+    }
     let argv = ([program] + arguments).map { strdup($0) } + [nil]
     defer { argv.forEach { free($0) } }
     var pid: pid_t = 0
-    let rc = posix_spawn(&pid, program, &actions, &attributes, argv, environ)
+    let rc = posix_spawn(&pid, path, &actions, &attributes, argv, environ)
     guard rc == 0 else {
       output.remove()
       throw SystemError("posix_spawn", path: program, errno: Errno(rc))
@@ -85,28 +96,36 @@ public final class Spawned: Sendable {
 
   /// Not yet exited (asked without reaping it).
   public var isRunning: Bool {
+    guard !reaped.withLock({ $0 }) else { return false }
     var info = siginfo_t()
     return waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info._sifields._sigchld.si_pid == 0
   }
 
-  /// Sends `signal` (nothing happens once it has been reaped: `wait` is then over).
-  public func signal(_ signal: Int32) { kill(pid, signal) }
+  /// Sends `signal`, unless it has been reaped.
+  public func signal(_ signal: Int32) {
+    reaped.withLock { if !$0 { _ = kill(pid, signal) } }
+  }
 
   /// Reaps it, killing it with SIGKILL once `timeout` seconds have passed, and returns how it ended and
-  /// what it printed. Call once.
+  /// what it printed. A second call throws.
   public func wait(timeout: Double = 600) throws -> RunResult {
+    guard !reaped.withLock({ $0 }) else { throw SystemError("waitpid", path: "\(pid)", errno: Errno(ECHILD)) }
     defer { output.remove() }
     let deadline = Clock.monotonicSeconds + timeout
     var status: Int32 = 0
     var timedOut = false
     var pause: UInt32 = 50
     while true {
-      let reaped = waitpid(pid, &status, WNOHANG)
-      if reaped == pid { break }
-      if reaped < 0 && errno != EINTR { throw SystemError("waitpid", path: "\(pid)") }
+      let (result, error) = reaped.withLock { done -> (pid_t, Int32) in
+        let result = waitpid(pid, &status, WNOHANG)
+        if result == pid { done = true }
+        return (result, errno)
+      }
+      if result == pid { break }
+      if result < 0 && error != EINTR { throw SystemError("waitpid", path: "\(pid)", errno: Errno(error)) }
       if !timedOut && Clock.monotonicSeconds > deadline {
         timedOut = true
-        kill(pid, SIGKILL)
+        signal(SIGKILL)
       }
       usleep(pause)
       pause = min(pause * 2, 5000)
@@ -116,6 +135,15 @@ public final class Spawned: Sendable {
       status: signal == 0 ? (status >> 8) & 0xff : 128 + signal,
       stdout: String(decoding: (try? Files.read(output.sub("stdout"))) ?? [], as: UTF8.self),
       stderr: String(decoding: (try? Files.read(output.sub("stderr"))) ?? [], as: UTF8.self), timedOut: timedOut)
+  }
+
+  deinit {
+    let done = reaped.withLock { $0 }
+    guard !done else { return }
+    kill(pid, SIGKILL)
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    output.remove()
   }
 }
 
