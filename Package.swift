@@ -135,6 +135,7 @@ let package = Package(
     .testTarget(
       name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict, linkerSettings: sharedNativeLibraries),
     .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
+    .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "RuntimeTests",
       dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem", "TestSupport"],
