@@ -108,7 +108,7 @@ let package = Package(
     .target(
       name: "Runtime",
       dependencies: [
-        "CContainerInit", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem",
+        "CContainerInit", "CLinux", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),

@@ -4,8 +4,8 @@
 // The inline functions below exist because Swift cannot use a few things libfuse declares:
 // - bitfields of fuse_file_info are imported by Swift, but setting them through a C function keeps the
 //   callers independent of how a given Swift/Clang version imports bitfields;
-// - POSIX_SPAWN_SETSID and posix_spawn_file_actions_addclosefrom_np are GNU extensions that Swift's Glibc
-//   module does not declare; the daemon is started in a session of its own with no stray descriptors.
+// - POSIX_SPAWN_SETSID and closefrom are GNU extensions that Swift's Glibc module does not declare; the
+//   daemon is started in a session of its own with no stray descriptors.
 // Names carry the `lf_` prefix.
 #pragma once
 #define FUSE_USE_VERSION 314
@@ -15,12 +15,6 @@
 #include <sys/xattr.h>
 #include <sys/uio.h>
 #include <spawn.h>
-
-/// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+, declared only under _GNU_SOURCE): the daemon
-/// must inherit no descriptor beyond the ones it is given. A caller's leaked descriptor held open for the
-/// daemon's lifetime is a real hang: Foundation's Process, for one, waits for its child's end of a socket
-/// pair to close before it reaps the child.
-extern int posix_spawn_file_actions_addclosefrom_np(posix_spawn_file_actions_t *actions, int from);
 
 /// glibc's closefrom (2.34+, under _GNU_SOURCE): a forked daemon keeps none of its caller's descriptors.
 extern void closefrom(int lowfd);

@@ -1,5 +1,6 @@
-// Most wrappers are static inline in include/clinux.h; the syscall(2) ones are here, where <linux/bpf.h>
-// does not leak its many names into Swift.
+// Most wrappers are static inline in include/clinux.h; the syscall(2) and _GNU_SOURCE ones are here,
+// where <linux/bpf.h> does not leak its many names into Swift.
+#define _GNU_SOURCE
 #include "clinux.h"
 
 #include <linux/bpf.h>
@@ -69,3 +70,15 @@ int cl_bpf_prog_get_fd_by_id(unsigned int id) {
 }
 
 int cl_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+
+int cl_pidfd_send_signal(int pidfd, int signal) {
+  return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+}
+
+int cl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {
+  return posix_spawn_file_actions_addclosefrom_np(actions, from);
+}
+
+int cl_spawn_chdir(posix_spawn_file_actions_t *actions, const char *path) {
+  return posix_spawn_file_actions_addchdir_np(actions, path);
+}

@@ -34,19 +34,12 @@ public enum Daemon {
     posix_spawn_file_actions_addopen(&actions, 1, logFile ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o640)
     posix_spawn_file_actions_adddup2(&actions, 1, 2)
     posix_spawn_file_actions_adddup2(&actions, writeEnd, readyDescriptor)
-    posix_spawn_file_actions_addclosefrom_np(&actions, readyDescriptor + 1)
+    SpawnSetup.closeFrom(&actions, readyDescriptor + 1)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
     // A session of its own (no terminal's SIGHUP or ^C reaches it), default signal handling, nothing blocked.
-    var none = sigset_t()
-    sigemptyset(&none)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(
-      &attributes, LF_POSIX_SPAWN_SETSID | Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    SpawnSetup.resetSignals(&attributes, flags: LF_POSIX_SPAWN_SETSID)
 
     let argv = (["lazyfs"] + arguments).map { strdup($0) } + [nil]
     var environment: [UnsafeMutablePointer<CChar>?] = []

@@ -1,4 +1,5 @@
 import CContainerInit
+import CLinux
 import Glibc
 import LinuxSystem
 
@@ -76,17 +77,11 @@ struct HostCommand {
     posix_spawn_file_actions_adddup2(&actions, stdin, 0)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
     posix_spawn_file_actions_adddup2(&actions, fds[1], 2)
-    cfi_spawn_closefrom(&actions, 3)
+    SpawnSetup.closeFrom(&actions, 3)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    SpawnSetup.resetSignals(&attributes)
 
     let arena = CArena()
     // posix_spawn wants `char *const[]`; the arena's strings are never written through.
@@ -126,7 +121,7 @@ struct HostCommand {
 
   /// Collects output until the process exits (or the timeout kills it), then reaps it.
   private func wait(pid: pid_t, output fd: Int32) throws -> Outcome {
-    let pidfd = cfi_pidfd_open(pid)
+    let pidfd = cl_pidfd_open(pid)
     defer { if pidfd >= 0 { close(pidfd) } }
     _ = fcntl(fd, F_SETFL, O_NONBLOCK)
     var output: [UInt8] = []

@@ -65,18 +65,12 @@ public final class Spawned: Sendable {
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 1, output.sub("stdout"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
     posix_spawn_file_actions_addopen(&actions, 2, output.sub("stderr"), O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-    _ = GlibcExtensions.addCloseFrom(&actions, 3)
-    if let cwd { _ = GlibcExtensions.addChdir(&actions, cwd) }
+    SpawnSetup.closeFrom(&actions, 3)
+    if let cwd { SpawnSetup.changeDirectory(&actions, to: cwd) }
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
     defer { posix_spawnattr_destroy(&attributes) }
-    var none = sigset_t()
-    sigemptyset(&none)
-    var all = sigset_t()
-    sigfillset(&all)
-    posix_spawnattr_setsigmask(&attributes, &none)
-    posix_spawnattr_setsigdefault(&attributes, &all)
-    posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+    SpawnSetup.resetSignals(&attributes)
     // With `cwd`, the child changes directory before its exec: a relative program is found from here first.
     var path = program
     if cwd != nil && !program.hasPrefix("/"), let here = getcwd(nil, 0) {
@@ -152,21 +146,5 @@ enum Clock {
     var now = timespec()
     clock_gettime(CLOCK_MONOTONIC, &now)
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
-  }
-}
-
-/// glibc's posix_spawn file actions that Swift's Glibc module leaves out (declared only under
-/// _GNU_SOURCE/__USE_MISC), looked up once; both are in glibc since 2.34.
-enum GlibcExtensions {
-  typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-  typealias Chdir = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, UnsafePointer<CChar>) -> Int32
-
-  static let addCloseFrom: CloseFrom = unsafeBitCast(
-    symbol("posix_spawn_file_actions_addclosefrom_np"), to: CloseFrom.self)
-  static let addChdir: Chdir = unsafeBitCast(symbol("posix_spawn_file_actions_addchdir_np"), to: Chdir.self)
-
-  private static func symbol(_ name: String) -> UnsafeMutableRawPointer {
-    guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), name) else { fatalError("glibc lacks \(name)") }
-    return address
   }
 }

@@ -163,23 +163,12 @@ int cfi_loopback_up_in(int netns_fd, const char **failed);
 /// CLONE_NEWNET, which Swift does not see without _GNU_SOURCE.
 static const uint64_t CFI_CLONE_NEWNET = 0x40000000;
 
-/// pidfd_open(2) and pidfd_send_signal(2), which glibc 2.36 declares only behind _GNU_SOURCE and Swift
-/// cannot reach through the variadic syscall(2): signalling through a pidfd that was opened before the
-/// process's start time was checked cannot hit a recycled pid.
-int cfi_pidfd_open(pid_t pid);
-int cfi_pidfd_send_signal(int pidfd, int signal);
-
 /// prctl(PR_SET_CHILD_SUBREAPER, 1): prctl is variadic, which Swift cannot call.
 int cfi_set_child_subreaper(void);
 
 /// memfd_create(2) with MFD_CLOEXEC, which Swift's Glibc module does not declare: the state JSON a hook
 /// reads on stdin is written to one, so a large state never blocks on a full pipe.
 int cfi_memfd(const char *name);
-
-#include <spawn.h>
-/// posix_spawn_file_actions_addclosefrom_np, declared only under _GNU_SOURCE: a spawned program gets
-/// stdio and nothing else of ours.
-int cfi_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
 
 /// sendmsg(2) of `length` bytes with one descriptor as SCM_RIGHTS; the control-message macros are not
 /// callable from Swift. Returns what sendmsg returns.

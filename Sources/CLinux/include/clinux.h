@@ -1,9 +1,10 @@
 // Linux interfaces that Swift's Glibc module does not bring in: extended attributes (sys/xattr.h), the
 // device-number macros of sys/sysmacros.h, which Swift cannot call because they are macros, and bpf(2),
-// which glibc does not wrap and whose union bpf_attr is easier to fill in C, and pidfd_open(2), which glibc
-// 2.36 declares only under _GNU_SOURCE.
+// which glibc does not wrap and whose union bpf_attr is easier to fill in C, and what glibc 2.36 declares
+// only under _GNU_SOURCE: pidfd_open(2), pidfd_send_signal(2) and two posix_spawn file actions.
 // Everything here is a direct, allocation-free wrapper; names carry the `cl_` prefix.
 #pragma once
+#include <spawn.h>
 #include <sys/types.h>
 #include <sys/xattr.h>
 #include <sys/sysmacros.h>
@@ -31,5 +32,14 @@ int cl_bpf_device_prog_query(int cgroup_fd, unsigned int *ids, unsigned int *cou
 /// BPF_PROG_GET_FD_BY_ID.
 int cl_bpf_prog_get_fd_by_id(unsigned int id);
 
-/// pidfd_open(2): a descriptor that poll(2) reports readable once `pid` has exited (zombie or reaped).
+/// pidfd_open(2): a descriptor that poll(2) reports readable once `pid` has exited (zombie or reaped), and
+/// through which a signal cannot reach a later process that got the same pid.
 int cl_pidfd_open(pid_t pid);
+/// pidfd_send_signal(2) with no siginfo and no flags.
+int cl_pidfd_send_signal(int pidfd, int signal);
+
+/// posix_spawn_file_actions_addclosefrom_np: the program gets the descriptors below `from` and none of
+/// the others this process has open.
+int cl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from);
+/// posix_spawn_file_actions_addchdir_np: the program starts in `path`.
+int cl_spawn_chdir(posix_spawn_file_actions_t *actions, const char *path);
