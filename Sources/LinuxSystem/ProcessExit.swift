@@ -53,14 +53,8 @@ public enum ProcessExit {
     }
   }
 
-  /// Whether `pid` is gone or a zombie, from the state letter in /proc/PID/stat.
-  public static func exited(_ pid: Int32) -> Bool {
-    guard let bytes = try? Files.read("/proc/\(pid)/stat"), let close = bytes.lastIndex(of: UInt8(ascii: ")")),
-      bytes.count > close + 2
-    else { return true }
-    let state = bytes[close + 2]
-    return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
-  }
+  /// Whether `pid` is gone or a zombie, from its state in /proc.
+  public static func exited(_ pid: Int32) -> Bool { ProcessStat.read(pid)?.exited ?? true }
 
   private static func monotonicSeconds() -> Double {
     var now = timespec()

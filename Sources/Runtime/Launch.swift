@@ -68,7 +68,7 @@ extension Runtime {
       }
       // The state is written while the init sets itself up on the other core; a failed set-up removes it
       // with the rest of the state directory below.
-      guard let (_, startTime) = ProcessStatus.stat(pid: spawned.pid) else {
+      guard let startTime = ProcessStat.read(spawned.pid)?.startTime else {
         throw RuntimeError("container init \(spawned.pid) exited during set-up")
       }
       let namespaces = prepared.bundle.spec.linux?.namespaces ?? []
