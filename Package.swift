@@ -56,11 +56,13 @@ let package = Package(
     .target(name: "LinuxSystem", dependencies: ["CLinux"], swiftSettings: strict),
     .target(name: "Codecs", dependencies: ["CZstd", "CZlib", "CCrypto", "LinuxSystem"], swiftSettings: strict),
     .target(name: "Archive", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
-    .target(name: "ChunkStore", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
+    // Where a store is, names, image references and the mount request: what lazyfs and crun-fast share.
+    .target(name: "StoreCatalog", dependencies: ["LinuxSystem"], swiftSettings: strict),
+    .target(name: "ChunkStore", dependencies: ["StoreCatalog", "Codecs", "LinuxSystem"], swiftSettings: strict),
     .target(name: "ImageIndex", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
     .target(
       name: "ImageImport",
-      dependencies: ["Archive", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
+      dependencies: ["Archive", "StoreCatalog", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
 
     .target(
@@ -68,12 +70,13 @@ let package = Package(
       swiftSettings: strict),
 
     .target(
-      name: "RemoteStore", dependencies: ["CCurl", "ChunkStore", "Codecs", "LinuxSystem"], swiftSettings: strict),
+      name: "RemoteStore", dependencies: ["CCurl", "StoreCatalog", "ChunkStore", "Codecs", "LinuxSystem"],
+      swiftSettings: strict),
 
     .target(
       name: "LazyFS",
       dependencies: [
-        "CFuse", "CFuseRing", "ChunkStore", "ImageIndex", "RemoteStore", "Codecs", "LinuxSystem",
+        "CFuse", "CFuseRing", "StoreCatalog", "ChunkStore", "ImageIndex", "RemoteStore", "Codecs", "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -81,7 +84,8 @@ let package = Package(
     .executableTarget(
       name: "lazyfs",
       dependencies: [
-        "LazyFS", "RemoteStore", "ImageImport", "ImageExport", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem",
+        "LazyFS", "StoreCatalog", "RemoteStore", "ImageImport", "ImageExport", "ChunkStore", "ImageIndex", "Codecs",
+        "LinuxSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -108,7 +112,7 @@ let package = Package(
     .target(
       name: "Runtime",
       dependencies: [
-        "CContainerInit", "CLinux", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem",
+        "CContainerInit", "CLinux", "StoreCatalog", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -135,15 +139,18 @@ let package = Package(
     .testTarget(
       name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict, linkerSettings: sharedNativeLibraries),
     .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
+    .testTarget(name: "StoreCatalogTests", dependencies: ["StoreCatalog", "LinuxSystem"], swiftSettings: strict),
     .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"], swiftSettings: strict),
     .testTarget(
       name: "RuntimeTests",
-      dependencies: ["Runtime", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem", "TestSupport"],
+      dependencies: [
+        "Runtime", "StoreCatalog", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem", "TestSupport",
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "ArchiveTests", dependencies: ["Archive", "Codecs", "LinuxSystem", "TestSupport"], swiftSettings: strict),
     .testTarget(
-      name: "ChunkStoreTests", dependencies: ["ChunkStore", "Codecs", "LinuxSystem", "TestSupport"],
+      name: "ChunkStoreTests", dependencies: ["ChunkStore", "StoreCatalog", "Codecs", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs", "LinuxSystem", "TestSupport"],

@@ -1,6 +1,7 @@
 import Codecs
 import Glibc
 import LinuxSystem
+import StoreCatalog
 import Synchronization
 
 /// A content-addressed, deduplicating, compressed store of chunks, plus the image indexes and names that
@@ -10,35 +11,33 @@ import Synchronization
 /// about 80 in memory): a lookup is then one hash probe, whatever the number of packs.
 public final class ChunkStore: @unchecked Sendable {
   public let root: String
+  public let location: StoreLocation
   /// Pack IDs by their number in `ChunkLocation.pack`.
   public private(set) var packIDs: [Digest] = []
   private var locations: [Digest: ChunkLocation] = [:]
   private let packFiles = Mutex<[UInt32: FileDescriptor]>([:])
   private let blocks = BlockCache(capacity: 16)
 
-  public var packsDirectory: String { root + "/packs" }
-  public var tmpDirectory: String { root + "/tmp" }
-  public var indexesDirectory: String { root + "/indexes" }
-  public var namesDirectory: String { root + "/names" }
+  public var packsDirectory: String { location.packsDirectory }
+  public var tmpDirectory: String { location.tmpDirectory }
+  public var indexesDirectory: String { location.indexesDirectory }
+  public var namesDirectory: String { location.namesDirectory }
 
   /// Opens the store at `root`, creating it when `create` is set and nothing is there. `create` is for
   /// writers (import): it also moves an older store to the current layout version.
   public init(root: String, create: Bool = false) throws {
     self.root = root
-    let layout = root + "/layout"
-    if !Files.exists(layout) {
-      guard create else {
-        throw StoreError.notAStore(path: root, reason: Files.exists(root) ? "no layout file" : "no such directory")
-      }
-      for dir in [root, packsDirectory, tmpDirectory, indexesDirectory, namesDirectory] {
-        try Files.makeDirectories(dir, mode: 0o700)
-      }
-      try Files.writeAtomically(layout, StoreLayout.layoutFile)
+    location = StoreLocation(root: root)
+    if create && !Files.exists(location.layoutFile) {
+      for dir in location.directories { try Files.makeDirectories(dir, mode: 0o700) }
+      try Files.writeAtomically(location.layoutFile, StoreLocation.layoutContents)
     }
-    let version = try StoreLayout.checkVersion(of: root)
+    let version = try location.checkVersion()
     // A writer may add what older readers cannot read (zstd-framed indexes): it marks the store first, so
     // that an older lazyfs refuses the store by name instead of failing on an index it cannot decode.
-    if create && version < StoreLayout.version { try Files.writeAtomically(layout, StoreLayout.layoutFile) }
+    if create && version < StoreLocation.version {
+      try Files.writeAtomically(location.layoutFile, StoreLocation.layoutContents)
+    }
     try reloadPacks()
   }
 

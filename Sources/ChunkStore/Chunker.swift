@@ -10,7 +10,7 @@
 ///   (≤ 256 KiB raw, typically ~64 KiB compressed), which a local disk or a CDN answers in one round trip.
 /// - `maxSize` 256 KiB: bounds the work (decompression, hashing) behind any single read.
 ///
-/// These values and the gear table are part of the store's format (`StoreLayout.version`): changing
+/// These values and the gear table are part of the store's format (`StoreLocation.version`): changing
 /// them changes every chunk boundary, and so every digest, and breaks dedup against existing stores.
 public enum Chunker {
   public static let minSize = 16 << 10

@@ -1,7 +1,8 @@
 import Codecs
 import LinuxSystem
 
-/// The on-disk layout of a store, version 2. Version 2 says the store may hold zstd-framed image indexes,
+/// The on-disk layout of a store's packs, version 2 (`StoreLocation` owns the version and where each file
+/// is; this is what is in the files). Version 2 says the store may hold zstd-framed image indexes,
 /// which lazyfs before them cannot read; this lazyfs reads either form of index in either version (a few
 /// stores written while the version was still 1 hold framed ones), and a writer moves a version 1 store
 /// to 2 before it writes anything. Older binaries refuse a version 2 store where they open the store
@@ -34,25 +35,6 @@ import LinuxSystem
 /// ignored by readers and verify, and removed by gc. An image index is written only after every pack it
 /// uses is committed, and a name only after its index.
 public enum StoreLayout {
-  public static let version = 2
-  /// Versions this code opens: 1 differs only in not announcing zstd-framed image indexes.
-  public static let readableVersions = 1...2
-  /// The `layout` file of a store of this version.
-  static let layoutFile = Array("lazyfs-store \(version)\n".utf8)
-
-  /// The layout version of the store at `root`, or a `notAStore` error naming what the layout file says.
-  static func checkVersion(of root: String) throws -> Int {
-    let text = String(decoding: try Files.read(root + "/layout"), as: UTF8.self)
-    guard text.hasPrefix("lazyfs-store "), text.hasSuffix("\n"), let version = Int(text.dropFirst(13).dropLast()),
-      readableVersions.contains(version)
-    else {
-      throw StoreError.notAStore(
-        path: root,
-        reason: "layout \"\(text.prefix(40))\" is not a version this lazyfs reads "
-          + "(\(readableVersions.lowerBound) to \(StoreLayout.version))")
-    }
-    return version
-  }
   public static let packMagic: [UInt8] = Array("LZPACK01".utf8)
   public static let indexMagic: [UInt8] = Array("LZIDX001".utf8)
   /// New chunks are grouped into blocks of at least this size (a block ends at the first chunk past it).

@@ -2,6 +2,7 @@ import Codecs
 import Dispatch
 import Glibc
 import LinuxSystem
+import StoreCatalog
 import Synchronization
 
 /// A chunk of a file: where it sits in the file and what it is.
@@ -64,7 +65,7 @@ public final class StoreWriter: @unchecked Sendable {
     self.store = store
     self.level = level
     guard let lock = try FileLock.acquire(store.root + "/lock", exclusive: false) else {
-      throw StoreError.notAStore(path: store.root, reason: "cannot lock")
+      throw CatalogError.notAStore(path: store.root, reason: "cannot lock")
     }
     self.lock = lock
     // gc may have run between opening the store and taking the lock: dedup only against what is there now.

@@ -4,6 +4,7 @@ import Codecs
 import Glibc
 import ImageIndex
 import LinuxSystem
+import StoreCatalog
 
 /// What an import did.
 public struct ImportResult: Sendable {
@@ -41,7 +42,7 @@ public struct Importer {
   public init(store: ChunkStore) { self.store = store }
 
   public func run(source: String, name: String? = nil) throws -> ImportResult {
-    if let name, !ChunkStore.validName(name) { throw StoreError.invalidName(name) }
+    if let name, ImageName(name) == nil { throw CatalogError.invalidName(name) }
     let start = Self.now()
     let writer = try StoreWriter(store: store, level: compressionLevel)
     var closed = false

@@ -6,41 +6,15 @@ import ImageIndex
 import LinuxSystem
 import Logging
 import RemoteStore
+import StoreCatalog
 
-/// What to mount where.
-public struct MountRequest: Sendable {
-  public var store: String
-  public var image: String
-  public var mountpoint: String
-  public var allowOther: Bool
-  /// Setuid programs and device nodes work even with `allowOther` (root only): for a mount point that
-  /// other users cannot reach anyway, such as a container runtime's image mounts under a root-only
-  /// directory.
-  public var setuid = false
-  public var cacheCapacity: Int
-  /// The mount's readahead (root only); 0 keeps the kernel's default of 128 KiB.
-  public var readaheadKilobytes: Int
-  /// A published store (`lazyfs publish`) to fetch what the local store lacks from, and where to keep
-  /// what was fetched, up to how many bytes.
-  public var remote: String?
-  public var remoteCache: String = MountRequest.defaultRemoteCache
-  public var remoteCacheMaxBytes: Int64 = 10 << 30
-  /// Serve over io_uring where the kernel offers it (root, local store only; see `FuseSession`).
-  public var ioUring = true
-
-  public static let defaultRemoteCache = "/var/cache/lazyfs/remote"
-
-  public init(
-    store: String, image: String, mountpoint: String, allowOther: Bool, cacheCapacity: Int = 64 << 20,
-    readaheadKilobytes: Int = 1024
-  ) {
-    self.store = store
-    self.image = image
-    self.mountpoint = mountpoint
-    self.allowOther = allowOther
-    self.cacheCapacity = cacheCapacity
-    self.readaheadKilobytes = readaheadKilobytes
-  }
+/// A mount request checked, with absolute paths, and its image resolved where the local store has it.
+/// What the daemon serves: a daemon forked by `lazyfs mount` gets this value; one started afresh gets
+/// `request` as argv (the digest, not the reference) and prepares it again, which then resolves nothing.
+public struct PreparedMount: Sendable {
+  public var request: MountRequest
+  /// The image, when the local store has it; nil when only the remote can say (by name or digest).
+  public var digest: ImageDigest?
 }
 
 /// Checking a mount request and serving it.
@@ -48,10 +22,11 @@ public enum Mounter {
   /// Everything that can be found wrong before a daemon is started, so that the common mistakes get a
   /// clear message from the command itself: no usable /dev/fuse, a mount point that is missing, not a
   /// directory or already a lazyfs mount (refused: stacking one on another hides the first's daemon from
-  /// `lazyfs umount`), an image unknown to the local store when there is no remote. Returns the image's
-  /// digest where the local store knows it (else the reference as given, for the remote to resolve) and
-  /// the absolute mount point.
-  public static func check(_ request: MountRequest) throws -> (reference: String, mountpoint: String) {
+  /// `lazyfs umount`), an image unknown to the local store when there is no remote. Resolves the image
+  /// here, once: the result names it by digest where the local store knows it (else by the reference as
+  /// given, for the remote to resolve), with every path absolute (a daemon runs in /).
+  public static func prepare(_ request: MountRequest) throws -> PreparedMount {
+    try request.validate()
     let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
     guard fd >= 0 else {
       throw MountError(
@@ -69,29 +44,35 @@ public enum Mounter {
     guard let resolved = realpath(request.mountpoint, nil) else {
       throw SystemError("realpath", path: request.mountpoint)
     }
-    let mountpoint = String(cString: resolved)
+    var prepared = PreparedMount(request: request, digest: nil)
+    prepared.request.mountpoint = String(cString: resolved)
     free(resolved)
-    if let existing = try MountTable.lazyfsMount(at: mountpoint) {
-      throw MountError("\(mountpoint) is already a lazyfs mount (\(existing)); unmount it first")
+    prepared.request.store = StoreLocation(root: request.store).root
+    prepared.request.remoteCache = StoreLocation.absolute(request.remoteCache)
+    prepared.request.logFile = request.logFile.map(StoreLocation.absolute)
+    if let existing = try MountTable.lazyfsMount(at: prepared.request.mountpoint) {
+      throw MountError("\(prepared.request.mountpoint) is already a lazyfs mount (\(existing)); unmount it first")
     }
-    if request.remote != nil {
-      let local = try? ImageCatalog(root: request.store).resolve(request.image)
-      return (local?.description ?? request.image, mountpoint)
-    }
-    return (try ImageCatalog(root: request.store).resolve(request.image).description, mountpoint)
+    // With a remote, the local store is optional: a node may have none yet, or not this image.
+    prepared.digest =
+      request.remote != nil
+      ? try? ImageCatalog(root: prepared.request.store).resolve(request.image)
+      : try ImageCatalog(root: prepared.request.store).resolve(request.image)
+    if let digest = prepared.digest { prepared.request.image = digest.description }
+    return prepared
   }
 
   /// Mounts and serves in this process until unmounted or signalled. `ready` is called once the mount
   /// point answers as the image.
-  public static func serve(_ request: MountRequest, logger: Logger, ready: @escaping @Sendable () -> Void) throws {
-    let (reference, mountpoint) = try check(request)
-    let (index, digest, source) = try openImage(request, reference: reference, logger: logger)
+  public static func serve(_ mount: PreparedMount, logger: Logger, ready: @escaping @Sendable () -> Void) throws {
+    let (request, mountpoint) = (mount.request, mount.request.mountpoint)
+    let (index, digest, source) = try openImage(mount, logger: logger)
     let filesystem = ImageFilesystem(
       index: index, digest: digest, source: source, mountpoint: mountpoint,
       cacheCapacity: request.cacheCapacity, logger: logger)
     let session = try FuseSession(
       filesystem: filesystem, allowOther: request.allowOther, setuid: request.setuid,
-      readaheadKilobytes: request.readaheadKilobytes, ioUring: request.ioUring && request.remote == nil)
+      readaheadKilobytes: request.effectiveReadaheadKb, ioUring: request.ioUring && request.remote == nil)
     try session.mount()
     (source as? OpeningChunkSource)?.start()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")
@@ -102,20 +83,19 @@ public enum Mounter {
 extension Mounter {
   /// The image's index and where its chunks come from. The local store's packs are pinned (opened) as it
   /// opens, so that a `gc` while the image is mounted cannot take chunks from under it.
-  static func openImage(_ request: MountRequest, reference: String, logger: Logger) throws -> (
-    ImageIndex, Digest, any ChunkSource
-  ) {
+  static func openImage(_ mount: PreparedMount, logger: Logger) throws -> (ImageIndex, Digest, any ChunkSource) {
+    let request = mount.request
     guard let url = request.remote else {
-      let catalog = try ImageCatalog(root: request.store)
-      let digest = try catalog.resolve(reference)
-      let index = try ImageIndex(path: catalog.indexPath(digest), expect: digest)
-      return (index, digest, OpeningChunkSource(root: request.store))
+      guard let digest = mount.digest else { throw CatalogError.unknownImage(request.image) }
+      let location = StoreLocation(root: request.store)
+      let index = try ImageIndex(path: location.indexPath(digest), expect: Digest(digest))
+      return (index, Digest(digest), OpeningChunkSource(root: request.store))
     }
     // With a remote, the local store is optional: a node may have none yet.
-    let store = Files.exists(request.store + "/layout") ? try ChunkStore(root: request.store) : nil
+    let store = Files.exists(StoreLocation(root: request.store).layoutFile) ? try ChunkStore(root: request.store) : nil
     try store?.pinPacks()
     let cache = try DiskCache(directory: request.remoteCache, maxBytes: request.remoteCacheMaxBytes)
-    var name = reference
+    var name = mount.digest?.hex ?? request.image
     if name.hasPrefix("sha256:") { name.removeFirst(7) }
     let remote = try RemoteImage(url: url, reference: name, cache: cache)
     let index: ImageIndex

@@ -58,7 +58,7 @@ public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertib
 
 /// A failed system call: which call, on which path, and the errno it returned.
 /// Printed: `open("/var/lib/lazyfs/packs/x"): ENOENT (No such file or directory)`.
-public struct SystemError: Error, CustomStringConvertible, Sendable {
+public struct SystemError: Error, CustomStringConvertible, Sendable, Equatable {
   public let call: String
   public let path: String?
   public let errno: Errno

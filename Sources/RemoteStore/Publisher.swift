@@ -2,6 +2,7 @@ import ChunkStore
 import Codecs
 import Glibc
 import LinuxSystem
+import StoreCatalog
 
 /// What `publish` wrote.
 public struct PublishReport: Sendable {
@@ -51,8 +52,8 @@ public enum Publisher {
     report.bytesWritten += Int64(index.count)
     let list = packs.sorted().map { $0.hex + "\n" }.joined()
     try Files.writeAtomically("\(dest)/images/\(image.hex)", Array(list.utf8))
-    for name in names {
-      try Files.writeAtomically("\(dest)/names/\(RemoteLayout.nameFile(name))", Array("\(image)\n".utf8))
+    for name in names.compactMap({ ImageName($0) }) {
+      try Files.writeAtomically("\(dest)/names/\(name.fileName)", Array("\(image)\n".utf8))
     }
     return report
   }

@@ -2,6 +2,7 @@ import ChunkStore
 import Codecs
 import Dispatch
 import Glibc
+import StoreCatalog
 import Synchronization
 
 /// One image of a published store, read over HTTP: its index is fetched (and checked) when opened, and
@@ -33,7 +34,10 @@ public final class RemoteImage: @unchecked Sendable {
     if let d = Digest(hex: reference) {
       digest = d
     } else {
-      let url = baseURL + "/names/" + RemoteLayout.nameFile(reference)
+      guard let name = ImageName(reference) else {
+        throw RemoteError(baseURL, "\"\(reference)\" is neither an image digest nor an image name")
+      }
+      let url = baseURL + "/names/" + name.fileName
       let text = String(decoding: try client.get(url), as: UTF8.self)
       guard let d = Digest(hex: text.hasSuffix("\n") ? String(text.dropLast()) : text) else {
         throw RemoteError(url, "does not hold a digest")

@@ -7,7 +7,7 @@
 /// DEST/indexes/HEX         image indexes as the store holds them, one zstd frame each (HEX = SHA-256
 ///                          of the decompressed index = the image digest)
 /// DEST/images/HEX          the IDs of the packs image HEX needs, one per line; written last
-/// DEST/names/NAME          "sha256:HEX\n" ('/' in NAME as %2F)
+/// DEST/names/NAME          "sha256:HEX\n" (NAME as a store names it: `ImageName.fileName`)
 /// ```
 ///
 /// Everything but names is immutable and content-addressed, so caches may keep it forever, and publishing
@@ -17,5 +17,4 @@ public enum RemoteLayout {
   /// Layouts a reader accepts: version 1 differs only in not announcing zstd-framed image indexes (a reader
   /// takes either form of index from either).
   public static let readable: Set<String> = ["lazyfs-remote 1\n", version]
-  static func nameFile(_ name: String) -> String { name.replacing("/", with: "%2F") }
 }

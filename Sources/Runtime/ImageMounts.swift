@@ -1,5 +1,6 @@
 import Glibc
 import LinuxSystem
+import StoreCatalog
 
 /// One lazyfs mount per image, shared by every container on that image, as a lazy-pull snapshotter
 /// shares an image's lower layer: `<root>/@images/<digest>/mnt`, with an empty file in `users/` for each
@@ -19,11 +20,11 @@ struct ImageMounts {
   /// The runtime's state root, where each container's directory is `<root>/<id>`.
   let root: String
 
-  func mountPoint(_ digest: String) -> String { "\(directory)/\(digest)/mnt" }
+  func mountPoint(_ digest: ImageDigest) -> String { "\(directory)/\(digest.hex)/mnt" }
 
   /// Makes sure the image is mounted and records `id` as a user; returns the mount point.
-  func acquire(_ image: LazyRoot, digest: String, for id: String) throws -> String {
-    let base = "\(directory)/\(digest)"
+  func acquire(_ image: LazyRoot, digest: ImageDigest, for id: String) throws -> String {
+    let base = "\(directory)/\(digest.hex)"
     try Files.makeDirectories(base + "/users")
     // Only root may enter: the image mounts keep setuid programs and device nodes working for the
     // containers (`lazyfs mount --setuid`), which other users must not reach through here.
@@ -48,8 +49,8 @@ struct ImageMounts {
   }
 
   /// Drops `id` as a user of the image, and unmounts the image when no live container uses it any more.
-  func release(digest: String, for id: String) throws {
-    let base = "\(directory)/\(digest)"
+  func release(digest: ImageDigest, for id: String) throws {
+    let base = "\(directory)/\(digest.hex)"
     guard Files.exists(base + "/lock"), let lock = try FileLock.acquire(base + "/lock", exclusive: true) else {
       return
     }

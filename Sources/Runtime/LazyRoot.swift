@@ -1,12 +1,13 @@
 import Glibc
 import LinuxSystem
 import OCISpec
+import StoreCatalog
 
 /// A container root served by lazyfs instead of a directory in the bundle: the annotation
 /// `org.lazyfs.image` names the image (a name, a digest or a unique digest prefix) and `org.lazyfs.store`
-/// the store (default `$LAZYFS_STORE`, else /var/lib/lazyfs).
+/// the store (default as `StoreLocation.path` decides: `$LAZYFS_STORE`, else /var/lib/lazyfs).
 ///
-/// `create` resolves the image to its digest, makes sure it is mounted read-only by `lazyfs mount` once
+/// `create` resolves the image to its digest (`ImageCatalog`, the code `lazyfs` resolves with), makes sure it is mounted read-only by `lazyfs mount` once
 /// for all the containers on it (`ImageMounts`), and mounts an overlay on it at `<state>/rootfs`, with
 /// the upper and work directories beside it in the container's state directory, so the container can
 /// write without touching the shared image. That overlay is then the root, as root.path would otherwise
@@ -16,27 +17,21 @@ import OCISpec
 /// The `lazyfs` executable is `$LAZYFS_BIN/lazyfs` when LAZYFS_BIN is set (the build directory, as the
 /// Makefile and benchmarks set it), else the one beside crun-fast's own executable.
 public struct LazyRoot: Sendable, Equatable {
+  /// The image reference as the annotation gives it.
   public var image: String
+  /// The store, absolute.
   public var store: String
 
   /// The root the annotations ask for, or nil when they name no image.
   public init?(annotations: [String: String]?) {
     guard let image = annotations?[Spec.lazyImageAnnotation] else { return nil }
     self.image = image
-    if let store = annotations?[Spec.lazyStoreAnnotation] {
-      self.store = store
-    } else if let env = getenv("LAZYFS_STORE"), env.pointee != 0 {
-      store = String(cString: env)
-    } else {
-      store = "/var/lib/lazyfs"
-    }
+    store = StoreLocation.path(annotations?[Spec.lazyStoreAnnotation])
   }
 
   /// Where the overlay is mounted, and becomes the container's root.
   public static func rootfs(in directory: String) -> String { directory + "/rootfs" }
   static func imageRecord(in directory: String) -> String { directory + "/image" }
-  /// Where versions before shared image mounts mounted the image, per container.
-  static func lower(in directory: String) -> String { directory + "/lower" }
 
   /// Mounts the overlay in the container's state `directory` on the shared mount of the image, and
   /// returns the root. On failure whatever was mounted for this container is undone.
@@ -47,7 +42,7 @@ public struct LazyRoot: Sendable, Equatable {
       throw RuntimeError("lazyfs root: directory \"\(path)\" must not contain ',' or ':'")
     }
     let digest = try resolve()
-    try Files.writeAtomically(Self.imageRecord(in: directory), Array(digest.utf8), durable: false)
+    try Files.writeAtomically(Self.imageRecord(in: directory), Array(digest.hex.utf8), durable: false)
     let lower = try images.acquire(self, digest: digest, for: id)
     do {
       for path in [upper, work, rootfs] {
@@ -64,49 +59,23 @@ public struct LazyRoot: Sendable, Equatable {
     return rootfs
   }
 
-  /// The image's digest (64 hex digits), read from the store's names and index files directly: a
-  /// `lazyfs` process per create would cost more than the rest of the start.
-  func resolve() throws -> String {
-    func failure(_ why: String) -> RuntimeError {
-      RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed: \(why)")
-    }
-    if !image.isEmpty, image != ".", image != "..", !image.contains("\0"),
-      let bytes = try? Files.read("\(store)/names/" + image.replacing("/", with: "%2F"))
-    {
-      var text = String(decoding: bytes, as: UTF8.self)
-      while text.last?.isWhitespace == true { text.removeLast() }
-      if text.hasPrefix("sha256:") { text.removeFirst(7) }
-      guard Self.isDigest(text) else { throw failure("the name's file holds no digest") }
-      return text
-    }
-    var hex = Substring(image)
-    if hex.hasPrefix("sha256:") { hex = hex.dropFirst(7) }
-    guard !hex.isEmpty, hex.allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
-      throw failure("no image named \"\(image)\" in the store")
-    }
-    let indexes: [String]
+  /// The image's digest, resolved here once (`ImageCatalog` reads the store's names and index files
+  /// directly: a `lazyfs` process per create would cost more than the rest of the start).
+  func resolve() throws -> ImageDigest {
     do {
-      indexes = try Files.list("\(store)/indexes")
+      return try ImageCatalog(root: store).resolve(image)
     } catch {
-      throw failure("\(error)")
+      throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed: \(error)")
     }
-    let matches = indexes.filter { Self.isDigest($0) && $0.hasPrefix(hex) }
-    guard matches.count == 1 else {
-      throw failure(matches.isEmpty ? "no image \"\(image)\" in the store" : "\"\(image)\" is ambiguous")
-    }
-    return matches[0]
   }
 
-  static func isDigest(_ text: some StringProtocol) -> Bool {
-    text.utf8.count == 64 && text.allSatisfy { $0.isHexDigit && !$0.isUppercase }
-  }
-
-  /// Runs `lazyfs mount` of the image, by digest, at `mountPoint`.
-  func mountImage(digest: String, at mountPoint: String) throws {
-    let mounted = try HostCommand(
-      path: try Self.binary(),
-      arguments: ["lazyfs", "mount", "--store", store, "--allow-other", "--setuid", "--", digest, mountPoint]
-    ).run()
+  /// Runs `lazyfs mount` of the image, by digest, at `mountPoint`: read-only, shared by every container
+  /// on it, setuid programs and devices working (the mount point is under a root-only directory).
+  func mountImage(digest: ImageDigest, at mountPoint: String) throws {
+    var request = MountRequest(store: store, image: digest.description, mountpoint: mountPoint)
+    request.allowOther = true
+    request.setuid = true
+    let mounted = try HostCommand(path: try Self.binary(), arguments: ["lazyfs", "mount"] + request.arguments).run()
     guard mounted.succeeded else {
       var reason = mounted.lastLine ?? mounted.describe(timeout: nil)
       if reason.hasPrefix("lazyfs mount: ") { reason.removeFirst("lazyfs mount: ".count) }
@@ -118,17 +87,17 @@ public struct LazyRoot: Sendable, Equatable {
   /// the last user), whichever of them is there. Safe to call again, and on a directory that never had a
   /// lazy root.
   static func unmount(in directory: String, id: String, images: ImageMounts) throws {
-    let (rootfs, lower) = (Self.rootfs(in: directory), Self.lower(in: directory))
+    let rootfs = Self.rootfs(in: directory)
     let mounted = MountInfo.mounts(under: directory)
     // The container's own mount namespace, which pinned the overlay, is gone with its last process, but
     // a process that entered it (a slow exec) may hold on a moment: then the overlay is detached.
     if mounted.contains(rootfs), umount2(rootfs, 0) != 0, umount2(rootfs, Int32(MNT_DETACH)) != 0 {
       throw SystemError("umount2", path: rootfs)
     }
-    if mounted.contains(lower) { try unmountImage(lower) }
-    if let bytes = try? Files.read(imageRecord(in: directory)) {
-      let digest = String(decoding: bytes, as: UTF8.self)
-      if isDigest(digest) { try images.release(digest: digest, for: id) }
+    if let bytes = try? Files.read(imageRecord(in: directory)),
+      let digest = ImageDigest(String(decoding: bytes, as: UTF8.self))
+    {
+      try images.release(digest: digest, for: id)
     }
     if let left = MountInfo.mounts(under: directory).first {
       throw RuntimeError("lazyfs root: \(left) is still mounted; not removing \(directory)")

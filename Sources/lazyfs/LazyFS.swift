@@ -4,6 +4,7 @@ import Codecs
 import FoundationEssentials
 import Glibc
 import ImageIndex
+import StoreCatalog
 
 /// Every command names itself in its configuration: otherwise ArgumentParser derives the name with
 /// `String(describing:)`, whose protocol conformance scans were 15 % of the CPU of starting `lazyfs`.
@@ -29,14 +30,8 @@ struct StoreOptions: ParsableArguments {
   @Option(help: "The store directory (default: $LAZYFS_STORE, else /var/lib/lazyfs).")
   var store: String?
 
-  var path: String { Self.path(store) }
-
-  /// `store` if given, else $LAZYFS_STORE, else /var/lib/lazyfs.
-  static func path(_ store: String?) -> String {
-    if let store { return store }
-    if let env = getenv("LAZYFS_STORE"), env.pointee != 0 { return String(cString: env) }
-    return "/var/lib/lazyfs"
-  }
+  /// Absolute; the default as `StoreLocation.path` decides it.
+  var path: String { StoreLocation.path(store) }
 
   func open(create: Bool = false) throws -> ChunkStore { try ChunkStore(root: path, create: create) }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Glibc
 import LazyFS
 import Logging
+import StoreCatalog
 
 struct Mount: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -39,77 +40,48 @@ struct Mount: ParsableCommand {
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
   func run() throws {
-    try MountOptions(
-      store: storeOptions.path, foreground: foreground, allowOther: allowOther, setuid: setuid, logFile: logFile,
-      cacheMib: cacheMib, readaheadKb: readaheadKb, remote: remote, cache: cache, cacheMax: cacheMax,
-      noIoUring: noIoUring, image: image, mountpoint: mountpoint
-    ).run()
+    var request = MountRequest(store: storeOptions.path, image: image, mountpoint: mountpoint)
+    request.foreground = foreground
+    request.allowOther = allowOther
+    request.setuid = setuid
+    request.logFile = logFile
+    request.cacheMib = cacheMib
+    request.readaheadKb = readaheadKb
+    request.remote = remote
+    request.remoteCache = cache
+    request.ioUring = !noIoUring
+    guard let bytes = MountRequest.parseSize(cacheMax) else {
+      printError("lazyfs mount: --cache-max \"\(cacheMax)\" is not a size (bytes, or a number with K, M, G or T)")
+      throw ExitCode(1)
+    }
+    request.remoteCacheMaxBytes = bytes
+    try Self.run(request)
   }
-}
 
-/// `lazyfs mount`'s options as plain values: what `Mount` parsed, or what `FastPath` read from a command
-/// line of the usual shape without starting ArgumentParser.
-struct MountOptions {
-  var store: String
-  var foreground = false
-  var allowOther = false
-  var setuid = false
-  var logFile: String?
-  var cacheMib = 64
-  var readaheadKb: Int?
-  var remote: String?
-  var cache = MountRequest.defaultRemoteCache
-  var cacheMax = "10G"
-  var noIoUring = false
-  var image: String
-  var mountpoint: String
-
-  func run() throws {
-    let readaheadKb = self.readaheadKb ?? (remote == nil ? 1024 : 0)
+  /// Mounts: checks and resolves the request here (its errors are this command's), then serves it in a
+  /// daemon, forked while this process is single-threaded or else started afresh with the request as argv.
+  static func run(_ request: MountRequest) throws {
     try guarded("mount") {
-      guard cacheMib > 0 else { throw ValidationError("--cache-mib must be positive") }
-      guard readaheadKb >= 0 else { throw ValidationError("--readahead-kb must not be negative") }
-      guard let cacheMaxBytes = parseSize(cacheMax), cacheMaxBytes > 0 else {
-        throw ValidationError("--cache-max \"\(cacheMax)\" is not a size (bytes, or a number with K, M, G or T)")
+      if request.foreground {
+        return try serve(try Mounter.prepare(request), readiness: Readiness.fromEnvironment())
       }
-      var request = MountRequest(
-        store: store, image: image, mountpoint: mountpoint, allowOther: allowOther,
-        cacheCapacity: cacheMib << 20, readaheadKilobytes: readaheadKb)
-      request.remote = remote
-      request.setuid = setuid
-      request.remoteCache = cache
-      request.remoteCacheMaxBytes = cacheMaxBytes
-      request.ioUring = !noIoUring
-      if foreground { return try serve(request, readiness: Readiness.fromEnvironment()) }
-      // Check here what the daemon would only report later, then hand it absolute paths: it runs in /.
-      let (reference, absoluteMountpoint) = try Mounter.check(request)
-      var arguments = [
-        "mount", "--foreground", "--store", absolute(store), "--cache-mib", "\(cacheMib)",
-        "--readahead-kb", "\(readaheadKb)",
-      ]
-      if allowOther { arguments.append("--allow-other") }
-      if setuid { arguments.append("--setuid") }
-      if noIoUring { arguments.append("--no-io-uring") }
-      if let remote { arguments += ["--remote", remote, "--cache", absolute(cache), "--cache-max", cacheMax] }
-      arguments += [reference, absoluteMountpoint]
-      var forked = request
-      forked.store = absolute(store)
-      forked.image = reference
-      forked.mountpoint = absoluteMountpoint
-      forked.remoteCache = absolute(cache)
+      let prepared = try Mounter.prepare(request)
       if try Daemon.fork(
-        logFile: logFile.map(absolute),
+        logFile: prepared.request.logFile,
         serve: { readiness in
-          (try? serve(forked, readiness: readiness)) == nil ? 1 : 0
+          (try? serve(prepared, readiness: readiness)) == nil ? 1 : 0
         })
       {
         return
       }
-      try Daemon.start(arguments: arguments, logFile: logFile.map(absolute))
+      var daemon = prepared.request
+      daemon.foreground = true
+      daemon.logFile = nil  // the daemon's stdout and stderr are the log file already
+      try Daemon.start(arguments: ["mount"] + daemon.arguments, logFile: prepared.request.logFile)
     }
   }
 
-  private func serve(_ request: MountRequest, readiness: Readiness?) throws {
+  private static func serve(_ mount: PreparedMount, readiness: Readiness?) throws {
     if readiness != nil { _ = chdir("/") }  // a daemon must not keep the caller's directory busy
     LoggingSystem.bootstrap { label in
       var handler = StreamLogHandler.standardError(label: label)
@@ -118,7 +90,7 @@ struct MountOptions {
     }
     let logger = Logger(label: "lazyfs.mount")
     do {
-      try Mounter.serve(request, logger: logger) {
+      try Mounter.serve(mount, logger: logger) {
         if let readiness { readiness.ready() } else { logger.info("mounted; ^C or `lazyfs umount` to end") }
       }
     } catch {
@@ -126,27 +98,4 @@ struct MountOptions {
       throw error
     }
   }
-}
-
-/// "4096", "512K", "20G" (powers of 1024) as bytes.
-func parseSize(_ text: String) -> Int64? {
-  let units: [Character: Int64] = ["K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40]
-  var digits = Substring(text.uppercased())
-  if digits.hasSuffix("B") { digits = digits.dropLast() }
-  var scale: Int64 = 1
-  if let last = digits.last, let unit = units[last] {
-    scale = unit
-    digits = digits.dropLast()
-  }
-  guard let n = Int64(digits), n >= 0 else { return nil }
-  let (bytes, overflow) = n.multipliedReportingOverflow(by: scale)
-  return overflow ? nil : bytes
-}
-
-/// `path` made absolute against the working directory.
-func absolute(_ path: String) -> String {
-  if path.hasPrefix("/") { return path }
-  guard let cwd = getcwd(nil, 0) else { return path }
-  defer { free(cwd) }
-  return String(cString: cwd) + "/" + path
 }

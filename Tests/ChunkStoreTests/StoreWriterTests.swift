@@ -1,6 +1,7 @@
 import ChunkStore
 import Codecs
 import LinuxSystem
+import StoreCatalog
 import TestSupport
 import Testing
 
@@ -171,10 +172,10 @@ import Testing
   @Test func openingSomethingThatIsNotAStoreFails() throws {
     let dir = try TempDir()
     defer { dir.remove() }
-    #expect(throws: StoreError.self) { try ChunkStore(root: dir.path + "/absent") }
-    #expect(throws: StoreError.self) { try ChunkStore(root: dir.path) }
+    #expect(throws: CatalogError.self) { try ChunkStore(root: dir.path + "/absent") }
+    #expect(throws: CatalogError.self) { try ChunkStore(root: dir.path) }
     try Files.writeAtomically(dir.path + "/layout", Array("lazyfs-store 99\n".utf8))
-    #expect(throws: StoreError.self) { try ChunkStore(root: dir.path, create: true) }
+    #expect(throws: CatalogError.self) { try ChunkStore(root: dir.path, create: true) }
     let made = try ChunkStore(root: dir.path + "/new", create: true)
     #expect(made.chunkCount == 0 && made.packIDs.isEmpty)
     #expect(try ChunkStore(root: dir.path + "/new").chunkCount == 0)
@@ -188,7 +189,7 @@ import Testing
     _ = try ChunkStore(root: dir.path, create: true)
     let layout = dir.path + "/layout"
     func version() throws -> String { String(decoding: try Files.read(layout), as: UTF8.self) }
-    #expect(try version() == "lazyfs-store \(StoreLayout.version)\n" && StoreLayout.version == 2)
+    #expect(try version() == "lazyfs-store \(StoreLocation.version)\n" && StoreLocation.version == 2)
     try Files.writeAtomically(layout, Array("lazyfs-store 1\n".utf8))
     _ = try ChunkStore(root: dir.path)
     #expect(try version() == "lazyfs-store 1\n")
@@ -196,10 +197,10 @@ import Testing
     #expect(try version() == "lazyfs-store 2\n")
     for bad in ["lazyfs-store 3\n", "lazyfs-store 0\n", "lazyfs-store x\n", "lazyfs-store 2"] {
       try Files.writeAtomically(layout, Array(bad.utf8))
-      let error = #expect(throws: StoreError.self) { try ChunkStore(root: dir.path, create: true) }
+      let error = #expect(throws: CatalogError.self) { try ChunkStore(root: dir.path, create: true) }
       #expect("\(String(describing: error))".contains("is not a version this lazyfs reads"), "\(bad)")
       // A mount resolves its image through the catalog before it opens the store: refused there too.
-      #expect(throws: StoreError.self) { try ImageCatalog(root: dir.path) }
+      #expect(throws: CatalogError.self) { try ImageCatalog(root: dir.path) }
       #expect(try version() == bad)
     }
   }
