@@ -19,9 +19,6 @@
 /// glibc's closefrom (2.34+, under _GNU_SOURCE): a forked daemon keeps none of its caller's descriptors.
 extern void closefrom(int lowfd);
 
-/// glibc's POSIX_SPAWN_SETSID (spawn.h, under _GNU_SOURCE): the child calls setsid() before exec.
-static const short LF_POSIX_SPAWN_SETSID = 0x80;
-
 /// Tell the kernel to keep a file's page cache across opens (the image never changes).
 static inline void lf_file_info_keep_cache(struct fuse_file_info *fi) {
   fi->keep_cache = 1;

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE
 #include "clinux.h"
 
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -68,6 +69,8 @@ int cl_bpf_prog_get_fd_by_id(unsigned int id) {
   attr.prog_id = id;
   return cl_bpf(BPF_PROG_GET_FD_BY_ID, &attr);
 }
+
+int cl_pipe2_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cl_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 

@@ -18,45 +18,22 @@ public enum Daemon {
   /// Spawns `/proc/self/exe arguments…` as the daemon and waits until it reports (at most `timeout`
   /// seconds). Throws with the daemon's own message when it fails.
   public static func start(arguments: [String], logFile: String?, timeout: Double = 60) throws {
-    var fds: [Int32] = [0, 0]
-    _ = try syscall("pipe") { pipe(&fds) }
-    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    let readEnd = fds[0]
-    defer { close(readEnd) }
-    // Above the descriptors the file actions below write to, whatever the caller had open.
-    let writeEnd = try syscall("fcntl") { fcntl(fds[1], F_DUPFD_CLOEXEC, 10) }
-    close(fds[1])
-
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 1, logFile ?? "/dev/null", O_WRONLY | O_CREAT | O_APPEND, 0o640)
-    posix_spawn_file_actions_adddup2(&actions, 1, 2)
-    posix_spawn_file_actions_adddup2(&actions, writeEnd, readyDescriptor)
-    SpawnSetup.closeFrom(&actions, readyDescriptor + 1)
-    var attributes = posix_spawnattr_t()
-    posix_spawnattr_init(&attributes)
-    defer { posix_spawnattr_destroy(&attributes) }
-    // A session of its own (no terminal's SIGHUP or ^C reaches it), default signal handling, nothing blocked.
-    SpawnSetup.resetSignals(&attributes, flags: LF_POSIX_SPAWN_SETSID)
-
-    let argv = (["lazyfs"] + arguments).map { strdup($0) } + [nil]
-    var environment: [UnsafeMutablePointer<CChar>?] = []
-    var at = environ
-    while let entry = at.pointee {
-      if !String(cString: entry).hasPrefix(readyVariable + "=") { environment.append(strdup(entry)) }
-      at += 1
-    }
-    environment.append(strdup("\(readyVariable)=\(readyDescriptor)"))
-    environment.append(nil)
-    defer { for p in argv + environment { free(p) } }
-
-    var pid: pid_t = 0
-    let rc = posix_spawn(&pid, "/proc/self/exe", &actions, &attributes, argv, environment)
-    close(writeEnd)  // the daemon holds the only write end now, so its death reads as EOF
-    guard rc == 0 else { throw SystemError("posix_spawn", path: "/proc/self/exe", errno: Errno(rc)) }
-    try waitForReport(readEnd, daemon: pid, timeout: timeout, logFile: logFile)
+    let pipe = try OwnedDescriptor.pipe()
+    // Above the descriptors the child's stdio is set up on, whatever the caller had open.
+    let writeEnd = OwnedDescriptor(adopting: try syscall("fcntl") { fcntl(pipe.write.raw, F_DUPFD_CLOEXEC, 10) })
+    var configuration = ChildProcess.Configuration(path: "/proc/self/exe", arguments: ["lazyfs"] + arguments)
+    configuration.stdout = logFile.map { .file($0, append: true) } ?? .null
+    configuration.stderr = configuration.stdout
+    configuration.passing = [(writeEnd.raw, readyDescriptor)]
+    configuration.newSession = true
+    configuration.environment =
+      Environment.current.filter { !$0.hasPrefix(readyVariable + "=") } + ["\(readyVariable)=\(readyDescriptor)"]
+    let daemon = try ChildProcess(configuration)
+    // The daemon holds the only write ends now, so its death reads as EOF.
+    _ = consume writeEnd
+    let readEnd = pipe.read
+    _ = consume pipe.write
+    try waitForReport(readEnd.raw, daemon: daemon, timeout: timeout, logFile: logFile)
   }
 
   /// Forks the daemon, when this process is still single-threaded (then the child is a full copy and
@@ -69,31 +46,22 @@ public enum Daemon {
   /// argument parsing, and finds the store already in the page cache.
   public static func fork(logFile: String?, timeout: Double = 60, serve: (Readiness) -> Int32) throws -> Bool {
     guard threadCount() == 1 else { return false }
-    var fds: [Int32] = [0, 0]
-    _ = try syscall("pipe") { pipe(&fds) }
-    for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    let (readEnd, writeEnd) = (fds[0], fds[1])
-    let log: Int32 = logFile.map { open($0, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) } ?? -1
-    if let logFile, log < 0 {
-      close(readEnd)
-      close(writeEnd)
-      throw SystemError("open", path: logFile)
+    let pipe = try OwnedDescriptor.pipe()
+    var log: OwnedDescriptor? = nil
+    if let logFile {
+      let fd = try syscall("open", path: logFile) { open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) }
+      log = OwnedDescriptor(adopting: fd)
     }
-    let pid = Glibc.fork()
-    if pid < 0 {
-      close(readEnd)
-      close(writeEnd)
-      if log >= 0 { close(log) }
-      throw SystemError("fork", path: "")
-    }
+    let pid = try syscall("fork") { Glibc.fork() }
     if pid == 0 {
       _ = setsid()
       _ = chdir("/")
       let null = open("/dev/null", O_RDWR)
       dup2(null, 0)
-      dup2(log >= 0 ? log : null, 1)
-      dup2(log >= 0 ? log : null, 2)
-      dup2(writeEnd, readyDescriptor)
+      let out = log?.raw ?? null
+      dup2(out, 1)
+      dup2(out, 2)
+      dup2(pipe.write.raw, readyDescriptor)
       closefrom(readyDescriptor + 1)
       _ = fcntl(readyDescriptor, F_SETFD, FD_CLOEXEC)
       var none = sigset_t()
@@ -101,10 +69,11 @@ public enum Daemon {
       sigprocmask(SIG_SETMASK, &none, nil)
       exit(serve(Readiness(fd: readyDescriptor)))
     }
-    close(writeEnd)
-    if log >= 0 { close(log) }
-    defer { close(readEnd) }
-    try waitForReport(readEnd, daemon: pid, timeout: timeout, logFile: logFile)
+    let daemon = ChildProcess(adopting: pid)
+    _ = consume log
+    let readEnd = pipe.read
+    _ = consume pipe.write
+    try waitForReport(readEnd.raw, daemon: daemon, timeout: timeout, logFile: logFile)
     return true
   }
 
@@ -115,15 +84,19 @@ public enum Daemon {
     return line.flatMap { Int($0.dropFirst(8).trimmingPrefix(while: \.isWhitespace)) } ?? 0
   }
 
-  private static func waitForReport(_ fd: Int32, daemon pid: pid_t, timeout: Double, logFile: String?) throws {
+  /// Reads the daemon's one-line report. On "ready" the daemon is left running (`detach`); otherwise it is
+  /// stopped or reaped, and its message, or how it died, is thrown.
+  private static func waitForReport(_ fd: Int32, daemon: ChildProcess, timeout: Double, logFile: String?) throws {
     var report: [UInt8] = []
     var buffer = [UInt8](repeating: 0, count: 4096)
     let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000))
     while !report.contains(0x0a) {
       let left = deadline - ContinuousClock.now
       guard left > .zero else {
-        kill(pid, SIGTERM)
-        throw MountError("the mount daemon (pid \(pid)) did not report ready within \(Int(timeout)) s; stopped it")
+        daemon.signal(SIGTERM)
+        daemon.detach()
+        throw MountError(
+          "the mount daemon (pid \(daemon.pid)) did not report ready within \(Int(timeout)) s; stopped it")
       }
       var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
       let ms = Int32(min(left.components.seconds * 1000 + 1, 1000))
@@ -134,13 +107,17 @@ public enum Daemon {
       report += buffer[0..<n]
     }
     let line = String(decoding: report.prefix { $0 != 0x0a }, as: UTF8.self)
-    if line == "ready" { return }
-    if line.hasPrefix("error ") { throw MountError(String(line.dropFirst(6))) }
-    var status: Int32 = 0
-    let how =
-      waitpid(pid, &status, 0) == pid
-      ? (status & 0x7f == 0 ? "exited with status \((status >> 8) & 0xff)" : "was killed by signal \(status & 0x7f)")
-      : "vanished"
+    if line == "ready" { return daemon.detach() }
+    if line.hasPrefix("error ") {
+      _ = try? daemon.wait(timeout: 10)
+      throw MountError(String(line.dropFirst(6)))
+    }
+    let how: String
+    if let exit = try? daemon.wait() {
+      how = exit.signal == 0 ? "exited with status \(exit.code)" : "was killed by signal \(exit.signal)"
+    } else {
+      how = "vanished"
+    }
     let hint = logFile.map { "; see \($0)" } ?? "; run with --foreground or --log-file to see why"
     throw MountError("the mount daemon \(how) before the mount was ready\(hint)")
   }

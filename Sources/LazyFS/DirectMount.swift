@@ -34,20 +34,12 @@ enum DirectMount {
   /// Forks the watcher for the mount at `mountpoint` that is `mount` (its device and source, as in mountinfo);
   /// returns its pid. Call while the process is single-threaded.
   static func startWatcher(_ mountpoint: String, mount: MountIdentity) throws -> pid_t {
-    var ends: [Int32] = [-1, -1]
-    guard pipe(&ends) == 0 else { throw SystemError("pipe") }
-    for fd in ends { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-    let pid = fork()
-    if pid < 0 {
-      let error = SystemError("fork")
-      close(ends[0])
-      close(ends[1])
-      throw error
-    }
-    if pid == 0 { watch(readEnd: ends[0], mountpoint: mountpoint, mount: mount) }
-    close(ends[0])
+    let pipe = try OwnedDescriptor.pipe()
+    let pid = try syscall("fork") { fork() }
+    if pid == 0 { watch(readEnd: pipe.read.raw, mountpoint: mountpoint, mount: mount) }
+    _ = consume pipe.read
     // The write end stays open, unseen, for the daemon's lifetime: the kernel closes it when it dies.
-    _ = ends[1]
+    _ = pipe.write.release()
     return pid
   }
 

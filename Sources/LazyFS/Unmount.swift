@@ -37,13 +37,10 @@ public enum Unmounter {
   }
 
   private static func fusermount(_ arguments: [String]) throws {
-    let argv = (["fusermount3"] + arguments).map { strdup($0) } + [nil]
-    defer { for p in argv { free(p) } }
-    var pid: pid_t = 0
-    let rc = posix_spawnp(&pid, "fusermount3", nil, nil, argv, environ)
-    guard rc == 0 else { throw SystemError("posix_spawn", path: "fusermount3", errno: Errno(rc)) }
-    var status: Int32 = 0
-    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-    guard status == 0 else { throw MountError("fusermount3 \(arguments.joined(separator: " ")) failed") }
+    var configuration = ChildProcess.Configuration(path: "fusermount3", arguments: ["fusermount3"] + arguments)
+    configuration.searchPath = true
+    guard try ChildProcess(configuration).wait().succeeded else {
+      throw MountError("fusermount3 \(arguments.joined(separator: " ")) failed")
+    }
   }
 }

@@ -77,9 +77,7 @@ extension Runtime {
         try Files.writeAtomically(pidFile, Array("\(child.pid)".utf8), durable: false)
       }
     } catch {
-      Glibc.kill(child.pid, SIGKILL)
-      var status: Int32 = 0
-      while waitpid(child.pid, &status, 0) < 0 && errno == EINTR {}
+      child.killAndReap()
       guard var failure = error as? InitError else { throw error }
       failure.process = "exec"
       throw failure

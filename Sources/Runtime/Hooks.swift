@@ -64,7 +64,9 @@ extension Runtime {
       guard outcome.succeeded else {
         let output = outcome.lastLine.map { ": \($0)" } ?? ""
         throw HookError(
-          description: "\(phase) hook \"\(hook.path)\" failed: \(outcome.describe(timeout: hook.timeout))\(output)")
+          description:
+            "\(phase) hook \"\(hook.path)\" failed: \(outcome.describe(timeout: hook.timeout.map(Double.init)))\(output)"
+        )
       }
     }
   }

@@ -188,6 +188,14 @@ public final class InitProcess {
   }
 
   /// Drops our end of the socket; an init still waiting on it exits.
+  /// Kills the init and reaps it: undoing a set-up that failed after the clone.
+  public func killAndReap() {
+    closeSync()
+    let child = ChildProcess(adopting: pid)
+    child.signal(SIGKILL)
+    _ = try? child.wait()
+  }
+
   public func closeSync() {
     if sync >= 0 { close(sync) }
     sync = -1

@@ -85,12 +85,7 @@ extension Runtime {
       if let pidFile { try Files.writeAtomically(pidFile, Array("\(spawned.pid)".utf8), durable: false) }
       return (spawned, state, lock)
     } catch {
-      if let process {
-        Glibc.kill(process.pid, SIGKILL)
-        process.closeSync()
-        var status: Int32 = 0
-        while waitpid(process.pid, &status, 0) < 0 && errno == EINTR {}
-      }
+      process?.killAndReap()
       if cgroupCreated { try? prepared.cgroup.destroy() }
       try? removeDirectory(id, lazyRoot: prepared.bundle.lazyRoot != nil)
       lock.release()

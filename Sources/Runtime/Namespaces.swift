@@ -31,16 +31,3 @@ enum Namespaces {
     return ours.st_ino == theirs.st_ino && ours.st_dev == theirs.st_dev
   }
 }
-
-/// This process's environment, which a hook without `env` gets (runc passes its own the same way).
-enum Environment {
-  static var current: [String] {
-    var out: [String] = []
-    var at = environ
-    while let entry = at.pointee {
-      out.append(String(cString: entry))
-      at += 1
-    }
-    return out
-  }
-}

@@ -32,11 +32,17 @@ int cl_bpf_device_prog_query(int cgroup_fd, unsigned int *ids, unsigned int *cou
 /// BPF_PROG_GET_FD_BY_ID.
 int cl_bpf_prog_get_fd_by_id(unsigned int id);
 
+/// pipe2(2) with O_CLOEXEC: both ends close-on-exec from the start.
+int cl_pipe2_cloexec(int fds[2]);
+
 /// pidfd_open(2): a descriptor that poll(2) reports readable once `pid` has exited (zombie or reaped), and
 /// through which a signal cannot reach a later process that got the same pid.
 int cl_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2) with no siginfo and no flags.
 int cl_pidfd_send_signal(int pidfd, int signal);
+
+/// glibc's POSIX_SPAWN_SETSID (spawn.h, under _GNU_SOURCE): the child calls setsid() before exec.
+static const short CL_POSIX_SPAWN_SETSID = 0x80;
 
 /// posix_spawn_file_actions_addclosefrom_np: the program gets the descriptors below `from` and none of
 /// the others this process has open.
