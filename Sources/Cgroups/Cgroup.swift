@@ -77,9 +77,13 @@ public enum Cgroups {
 }
 
 /// A cgroup operation that failed for a reason other than a system call.
-public struct CgroupError: Error, CustomStringConvertible, Sendable {
-  public let description: String
-  public init(_ description: String) { self.description = description }
+public struct CgroupError: CausedError, Sendable {
+  public let message: String
+  public let cause: (any Error & Sendable)?
+  public init(_ message: String, cause: (any Error & Sendable)? = nil) {
+    self.message = message
+    self.cause = cause
+  }
 }
 
 /// Reading and writing the one-line control files.

@@ -69,7 +69,7 @@ extension ChunkStore {
   public func removeImage(_ digest: Digest) throws {
     for (name, d) in try names() where d == digest { removeName(name) }
     let path = indexPath(digest)
-    if unlink(path) != 0 && errno != ENOENT { throw StoreError.system(SystemError("unlink", path: path)) }
+    do { try Files.removeFile(path) } catch let error as SystemError { throw StoreError.system(error) }
     Files.fsyncDirectory(indexesDirectory)
   }
 

@@ -102,7 +102,7 @@ public enum Daemon {
       let ms = Int32(min(left.components.seconds * 1000 + 1, 1000))
       if poll(&p, 1, ms) <= 0 { continue }
       let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-      if n < 0 && errno == EINTR { continue }
+      if n < 0 && Errno.current.isTransient { continue }
       if n <= 0 { break }
       report += buffer[0..<n]
     }

@@ -58,7 +58,7 @@ enum DirectMount {
     }
     for signal in [SIGINT, SIGTERM, SIGHUP, SIGPIPE] { Glibc.signal(signal, SIG_IGN) }
     var byte: UInt8 = 0
-    while read(3, &byte, 1) < 0 && errno == EINTR {}
+    _ = try? syscall("read") { read(3, &byte, 1) }
     // The daemon is gone. Detach the mount if it is still this one: an unmount that came first, or a
     // new mount on the same path (another daemon's source, though maybe the same device number), is left
     // alone.

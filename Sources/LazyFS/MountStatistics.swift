@@ -69,7 +69,7 @@ public struct MountStatistics: Codable, Sendable, Equatable {
     do {
       return try JSONDecoder().decode(MountStatistics.self, from: Data(buffer[0..<n]))
     } catch {
-      throw MountError("\(mountpoint): unreadable statistics: \(error)")
+      throw MountError("\(mountpoint): unreadable statistics", cause: error)
     }
   }
 }

@@ -27,16 +27,15 @@ public enum Mounter {
   /// given, for the remote to resolve), with every path absolute (a daemon runs in /).
   public static func prepare(_ request: MountRequest) throws -> PreparedMount {
     try request.validate()
-    let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
-    guard fd >= 0 else {
+    do {
+      _ = OwnedDescriptor(adopting: try syscall("open", path: "/dev/fuse") { open("/dev/fuse", O_RDWR | O_CLOEXEC) })
+    } catch {
       throw MountError(
-        "\(SystemError("open", path: "/dev/fuse")) (is the fuse module loaded, or the device given to this container?)")
+        "no usable /dev/fuse (is the fuse module loaded, or the device given to this container?)", cause: error)
     }
-    close(fd)
     var st = stat()
     guard stat(request.mountpoint, &st) == 0 else {
-      let e = Errno.current
-      throw MountError("mount point \"\(request.mountpoint)\": \(e)")
+      throw MountError("mount point \"\(request.mountpoint)\"", cause: SystemError("stat", path: request.mountpoint))
     }
     guard st.st_mode & S_IFMT == S_IFDIR else {
       throw MountError("mount point \"\(request.mountpoint)\" is not a directory")

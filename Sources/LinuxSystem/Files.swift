@@ -62,6 +62,19 @@ public enum Files {
     }
   }
 
+  /// Makes one directory; returns false when something is already at `path` (EEXIST), throws otherwise.
+  @discardableResult
+  public static func makeDirectory(_ path: String, mode: mode_t = 0o755) throws -> Bool {
+    if Glibc.mkdir(path, mode) == 0 { return true }
+    if errno == EEXIST { return false }
+    throw SystemError("mkdir", path: path)
+  }
+
+  /// Removes a file; one that is not there is not an error.
+  public static func removeFile(_ path: String) throws {
+    if unlink(path) != 0 && errno != ENOENT { throw SystemError("unlink", path: path) }
+  }
+
   /// The names in a directory, without "." and "..", in no particular order.
   public static func list(_ path: String) throws -> [String] {
     guard let d = opendir(path) else { throw SystemError("opendir", path: path) }

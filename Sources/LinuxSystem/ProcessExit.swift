@@ -62,3 +62,28 @@ public enum ProcessExit {
     return Double(now.tv_sec) + Double(now.tv_nsec) / 1e9
   }
 }
+
+/// A process held by a pidfd: a signal through it can never reach a later process that got the same pid.
+/// Open it before checking that the pid is still the process meant (its start time), then signal.
+public struct ProcessHandle: ~Copyable {
+  private let pidfd: OwnedDescriptor
+  public let pid: pid_t
+
+  /// nil when there is no such process any more.
+  public init?(pid: pid_t) throws {
+    let fd = cl_pidfd_open(pid)
+    guard fd >= 0 else {
+      if errno == ESRCH { return nil }
+      throw SystemError("pidfd_open", path: "\(pid)")
+    }
+    pidfd = OwnedDescriptor(adopting: fd)
+    self.pid = pid
+  }
+
+  /// Sends `signal`; a process that has exited meanwhile is not an error.
+  public func signal(_ signal: Int32) throws {
+    if cl_pidfd_send_signal(pidfd.raw, signal) != 0 && errno != ESRCH {
+      throw SystemError("pidfd_send_signal", path: "\(pid)")
+    }
+  }
+}

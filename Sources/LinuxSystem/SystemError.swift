@@ -16,6 +16,11 @@ public struct Errno: Error, Equatable, Hashable, Sendable, CustomStringConvertib
   public static let EINVAL = Errno(Glibc.EINVAL)
   public static let EIO = Errno(Glibc.EIO)
   public static let EAGAIN = Errno(Glibc.EAGAIN)
+  public static let ESRCH = Errno(Glibc.ESRCH)
+  public static let ECHILD = Errno(Glibc.ECHILD)
+
+  /// EINTR or EAGAIN: the call may simply be made again.
+  public var isTransient: Bool { self == .EINTR || self == .EAGAIN || rawValue == EWOULDBLOCK }
 
   public var name: String {
     switch rawValue {

@@ -100,7 +100,7 @@ extension Runtime {
       } catch let error as SpecError {
         throw RuntimeError("--process \"\(file)\": not a valid process object: \(error.field): \(error.reason)")
       } catch {
-        throw RuntimeError("--process \"\(file)\": not valid JSON: \(error)")
+        throw RuntimeError("--process \"\(file)\": not valid JSON", cause: error)
       }
     }
     guard var process = base else { throw SpecError(field: "process", "required field is missing") }

@@ -76,7 +76,7 @@ extension Runtime {
     do {
       try runHooks(phase, hooks, state: state)
     } catch {
-      Runtime.logger.warning("\(error)")
+      logger.warning("\(error)")
     }
   }
 

@@ -32,7 +32,7 @@ struct ImageMounts {
     guard let lock = try FileLock.acquire(base + "/lock", exclusive: true) else { return "" }
     defer { lock.unlock() }
     let mnt = mountPoint(digest)
-    guard mkdir(mnt, 0o755) == 0 || errno == EEXIST else { throw SystemError("mkdir", path: mnt) }
+    try Files.makeDirectory(mnt)
     let user = "\(base)/users/\(id)"
     let fd = open(user, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw SystemError("open", path: user) }

@@ -18,16 +18,9 @@ extension Runtime {
   /// Signals the init through a pidfd opened before its start time is checked, so a pid recycled since
   /// is never hit.
   func signalInit(_ state: ContainerState, _ signal: Int32) throws {
-    let pidfd = cl_pidfd_open(state.pid)
-    guard pidfd >= 0 else {
-      if errno == ESRCH { return }
-      throw SystemError("pidfd_open", path: "\(state.pid)")
-    }
-    defer { close(pidfd) }
+    guard let process = try ProcessHandle(pid: state.pid) else { return }
     guard ProcessStatus.of(pid: state.pid, startTime: state.startTime) == .alive else { return }
-    if cl_pidfd_send_signal(pidfd, signal) != 0 && errno != ESRCH {
-      throw SystemError("pidfd_send_signal", path: "\(state.pid)")
-    }
+    try process.signal(signal)
   }
 
   func signalCgroup(_ state: ContainerState, _ signal: Int32) {

@@ -100,15 +100,14 @@ extension Runtime {
   /// and IPv6 loopback addresses and routes) took ~0.4 ms of the init's set-up when the init did it.
   private func bringUpLoopback(of process: InitProcess) throws {
     let path = "/proc/\(process.pid)/ns/net"
-    let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
-    guard fd >= 0 else {
-      // An init already gone reports why through waitReady.
-      if errno == ENOENT || errno == ESRCH { return }
-      throw SystemError("open", path: path)
+    let fd: OwnedDescriptor
+    do {
+      fd = OwnedDescriptor(adopting: try syscall("open", path: path) { Glibc.open(path, O_RDONLY | O_CLOEXEC) })
+    } catch let error as SystemError where error.errno == .ENOENT || error.errno == .ESRCH {
+      return  // an init already gone reports why through waitReady
     }
-    defer { close(fd) }
     var failed: UnsafePointer<CChar>?
-    guard cfi_loopback_up_in(fd, &failed) == 0 else {
+    guard cfi_loopback_up_in(fd.raw, &failed) == 0 else {
       throw SystemError(failed.map { String(cString: $0) } ?? "ioctl(SIOCSIFFLAGS) lo", path: path)
     }
   }

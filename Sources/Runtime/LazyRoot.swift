@@ -46,7 +46,7 @@ public struct LazyRoot: Sendable, Equatable {
     let lower = try images.acquire(self, digest: digest, for: id)
     do {
       for path in [upper, work, rootfs] {
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw SystemError("mkdir", path: path) }
+        try Files.makeDirectory(path)
       }
       let options = "lowerdir=\(lower),upperdir=\(upper),workdir=\(work)"
       if Glibc.mount("overlay", rootfs, "overlay", 0, options) != 0 {
@@ -65,7 +65,7 @@ public struct LazyRoot: Sendable, Equatable {
     do {
       return try ImageCatalog(root: store).resolve(image)
     } catch {
-      throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed: \(error)")
+      throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed", cause: error)
     }
   }
 

@@ -8,15 +8,21 @@ import Seccomp
 /// The container lifecycle over one state directory (`--root`). Each verb is in its own file.
 public struct Runtime: Sendable {
   public let store: StateStore
+  private let logHandler: @Sendable (String) -> any LogHandler
 
-  public init(root: String = "/run/crun-fast") { store = StateStore(root: root) }
-
-  /// Makes the handler of the runtime's logger (a failed poststart or poststop hook is its only message).
-  /// Set by the executable before a command runs; the logger is made on first use. Not swift-log's
+  /// The runtime over the state directory `root`. `logHandler` makes the handler of its logger (a failed
+  /// poststart or poststop hook is its only message; the executable passes one that writes `--log` in
+  /// `--log-format`); the logger is made only when something is logged. Not swift-log's
   /// LoggingSystem.bootstrap: setting that up cost every command ~0.1 ms of start-up, and few ever log.
-  nonisolated(unsafe) public static var logHandler: @Sendable (String) -> any LogHandler =
-    StreamLogHandler.standardError
-  static let logger = Logger(label: "crun-fast", factory: logHandler)
+  public init(
+    root: String = "/run/crun-fast",
+    logHandler: @escaping @Sendable (String) -> any LogHandler = StreamLogHandler.standardError
+  ) {
+    store = StateStore(root: root)
+    self.logHandler = logHandler
+  }
+
+  var logger: Logger { Logger(label: "crun-fast", factory: logHandler) }
 
   /// The status of `state`'s container, from its init process: gone or a zombie (waiting for a slow
   /// reaper) is stopped; alive with the exec fifo still present is created; alive otherwise is running.

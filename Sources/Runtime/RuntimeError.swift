@@ -1,9 +1,17 @@
+import LinuxSystem
+
 /// A lifecycle operation refused for a reason of the runtime's own (an unknown or duplicate id, a
 /// container in the wrong state), as opposed to a failed system call (`SystemError`) or a bad
 /// configuration (`SpecError`), which travel unchanged.
-public struct RuntimeError: Error, CustomStringConvertible, Sendable, Equatable {
-  public let description: String
-  public init(_ description: String) { self.description = description }
+public struct RuntimeError: CausedError, Sendable, Equatable {
+  public let message: String
+  public let cause: (any Error & Sendable)?
+  public init(_ message: String, cause: (any Error & Sendable)? = nil) {
+    self.message = message
+    self.cause = cause
+  }
+
+  public static func == (a: RuntimeError, b: RuntimeError) -> Bool { a.description == b.description }
 }
 
 /// A step of the container's init that failed between clone and execve, as the child reported it.

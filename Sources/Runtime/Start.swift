@@ -39,12 +39,12 @@ extension Runtime {
           if reply.first == UInt8(ascii: "0") { return reply }
           continue
         }
-        if n < 0 && (errno == EAGAIN || errno == EINTR) { continue }
+        if n < 0 && Errno.current.isTransient { continue }
         // EOF: the init closed the fifo, after a failure report or by dying.
         if reply.isEmpty { throw RuntimeError("container init exited before start") }
         return reply
       }
-      if ready < 0 && errno != EINTR { throw SystemError("poll", path: path) }
+      if ready < 0 && !Errno.current.isTransient { throw SystemError("poll", path: path) }
       if ProcessStatus.of(pid: state.pid, startTime: state.startTime) != .alive {
         if reply.isEmpty { throw RuntimeError("container init exited before start") }
         return reply

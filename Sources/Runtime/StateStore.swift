@@ -24,10 +24,7 @@ public struct StateStore: Sendable {
     try ContainerID.validate(id)
     try Files.makeDirectories(root, mode: 0o700)
     let path = directory(id)
-    guard mkdir(path, 0o711) == 0 else {
-      if errno == EEXIST { throw RuntimeError("container \"\(id)\" already exists") }
-      throw SystemError("mkdir", path: path)
-    }
+    guard try Files.makeDirectory(path, mode: 0o711) else { throw RuntimeError("container \"\(id)\" already exists") }
     chmod(path, 0o711)
     return try ContainerLock(path, exclusive: true)
   }
@@ -62,7 +59,7 @@ public struct StateStore: Sendable {
     } catch let error as SpecError {
       throw RuntimeError("\(path): \(error.field): \(error.reason)")
     } catch {
-      throw RuntimeError("\(path): not valid JSON: \(error)")
+      throw RuntimeError("\(path): not valid JSON", cause: error)
     }
   }
 
@@ -91,14 +88,10 @@ public struct ContainerLock: Sendable {
   public let fd: Int32
 
   init(_ path: String, exclusive: Bool) throws {
-    let fd = try syscall("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-    while flock(fd, exclusive ? LOCK_EX : LOCK_SH) != 0 {
-      if errno == EINTR { continue }
-      let error = SystemError("flock", path: path)
-      close(fd)
-      throw error
-    }
-    self.fd = fd
+    let fd = OwnedDescriptor(
+      adopting: try syscall("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
+    _ = try syscall("flock", path: path) { flock(fd.raw, exclusive ? LOCK_EX : LOCK_SH) }
+    self.fd = fd.release()
   }
 
   public func release() { close(fd) }

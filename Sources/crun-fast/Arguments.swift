@@ -1,4 +1,5 @@
 import Glibc
+import Runtime
 
 /// runc's argument conventions by hand (ArgumentParser's start-up cost would show in every start): flags
 /// with one or two dashes, values as `--flag value` or `--flag=value`, flags and positionals in any order.
@@ -109,6 +110,12 @@ struct UsageError: Error, CustomStringConvertible {
 
 /// Flags that apply to every verb.
 struct Globals {
+  /// The runtime over `--root`, logging as `--log` and `--log-format` say.
+  var runtime: Runtime {
+    let globals = self
+    return Runtime(root: root, logHandler: { _ in OutputLogHandler(globals) })
+  }
+
   var root = "/run/crun-fast"
   var log: String?
   var logFormat = "text"

@@ -6,7 +6,7 @@ enum CreateCommand {
     let (flags, positional) = try arguments.verb(
       valued: ["bundle", "b", "pid-file", "console-socket"], boolean: ["no-pivot", "no-new-keyring"])
     let id = try containerID(positional, verb: "create")
-    try Runtime(root: globals.root).create(
+    try globals.runtime.create(
       id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"],
       consoleSocket: flags["console-socket"])
     return 0

@@ -38,6 +38,6 @@ enum ExecCommand {
     options.noNewPrivileges = flags.isSet("no-new-privs")
     options.pidFile = flags["pid-file"]
     options.consoleSocket = flags["console-socket"]
-    return try Runtime(root: globals.root).exec(id: id, options)
+    return try globals.runtime.exec(id: id, options)
   }
 }

@@ -6,7 +6,7 @@ enum KillCommand {
     let (flags, positional) = try arguments.verb(valued: [], boolean: ["all", "a"])
     guard positional.count == 1 || positional.count == 2 else { throw UsageError("kill needs ID [SIGNAL]") }
     let signal = try Signals.parse(positional.count == 2 ? positional[1] : "TERM")
-    try Runtime(root: globals.root).kill(id: positional[0], signal: signal, all: flags.isSet("all", "a"))
+    try globals.runtime.kill(id: positional[0], signal: signal, all: flags.isSet("all", "a"))
     return 0
   }
 }

@@ -5,7 +5,7 @@ enum ListCommand {
   static func run(_ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
     let (flags, positional) = try arguments.verb(valued: ["format", "f"], boolean: ["quiet", "q"])
     guard positional.isEmpty else { throw UsageError("list takes no arguments") }
-    let states = Runtime(root: globals.root).list()
+    let states = globals.runtime.list()
     if flags.isSet("quiet", "q") {
       Output.write(1, states.map { $0.id + "\n" }.joined())
       return 0

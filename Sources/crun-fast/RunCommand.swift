@@ -6,7 +6,7 @@ enum RunCommand {
     let (flags, positional) = try arguments.verb(
       valued: ["bundle", "b", "pid-file", "console-socket"], boolean: ["detach", "d", "no-pivot", "no-new-keyring"])
     let id = try containerID(positional, verb: "run")
-    return try Runtime(root: globals.root).run(
+    return try globals.runtime.run(
       id: id, bundle: flags.value("bundle", "b") ?? ".", pidFile: flags["pid-file"],
       detach: flags.isSet("detach", "d"), consoleSocket: flags["console-socket"])
   }

@@ -4,7 +4,7 @@ import Runtime
 enum StartCommand {
   static func run(_ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
     let (_, positional) = try arguments.verb(valued: [], boolean: [])
-    try Runtime(root: globals.root).start(id: try containerID(positional, verb: "start"))
+    try globals.runtime.start(id: try containerID(positional, verb: "start"))
     return 0
   }
 }

@@ -4,7 +4,7 @@ import Runtime
 enum StateCommand {
   static func run(_ arguments: inout Arguments, _ globals: Globals) throws -> Int32 {
     let (_, positional) = try arguments.verb(valued: [], boolean: [])
-    let state = try Runtime(root: globals.root).state(id: try containerID(positional, verb: "state"))
+    let state = try globals.runtime.state(id: try containerID(positional, verb: "state"))
     Output.write(1, state.json() + "\n")
     return 0
   }

@@ -20,8 +20,6 @@ do {
     exit(0)
   }
   globals.verb = verb
-  let logGlobals = globals
-  Runtime.logHandler = { _ in OutputLogHandler(logGlobals) }
   let status = try dispatch(verb, &arguments, globals)
   Timeline.flush(verb)
   exit(status)

@@ -1,0 +1,28 @@
+/// An error that says what was being done and keeps the error that made it fail, instead of flattening
+/// it into text: printed, it reads as one line (`what: cause`); inspected, `systemError` finds the failed
+/// call at the bottom, so a caller can tell ENOENT from EACCES without parsing a message.
+///
+/// Each module's error (`RuntimeError`, `MountError`, `ImportError`, `CgroupError`, …) conforms.
+public protocol CausedError: Error, CustomStringConvertible {
+  /// What was being done, or what is wrong, without the cause.
+  var message: String { get }
+  /// The error that made it fail, if another one did.
+  var cause: (any Error & Sendable)? { get }
+}
+
+extension CausedError {
+  public var description: String { cause.map { "\(message): \($0)" } ?? message }
+}
+
+extension Error {
+  /// The failed system call at the bottom of this error's causes, if there is one.
+  public var systemError: SystemError? {
+    var current: any Error = self
+    for _ in 0..<32 {
+      if let failed = current as? SystemError { return failed }
+      guard let wrapped = current as? any CausedError, let cause = wrapped.cause else { return nil }
+      current = cause
+    }
+    return nil
+  }
+}
