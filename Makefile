@@ -8,7 +8,7 @@ export LAZYFS_BIN := $(CURDIR)/.build/$(CONFIG)
 export LAZYFS_FIXTURES ?= /var/cache/lazyfs-fixtures
 
 # Native packages: C libraries we link, and the real tools the fixtures and tests use.
-DEB_PACKAGES := pkg-config libfuse3-dev fuse3 libseccomp-dev libcap-dev libzstd-dev zstd zlib1g-dev libssl-dev \
+DEB_PACKAGES := pkg-config libfuse3-dev fuse3 libseccomp-dev libcap-dev libzstd-dev zstd zlib1g-dev \
 	libcurl4-openssl-dev umoci skopeo busybox-static debootstrap python3 attr squashfuse squashfs-tools nginx \
 	runc crun gcc libc6-dev
 

@@ -10,14 +10,14 @@ let strict: [SwiftSetting] = [
   .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
 ]
 
-/// libzstd, libcrypto and libfuse3 reach the `lazyfs` executable as static archives (its linker settings),
-/// so that no `lazyfs` command pays for loading them: libcrypto alone added 0.76 ms to an empty program's
-/// start here, and `lazyfs mount` and `umount` are on a container's start and delete path. Their system
+/// libzstd and libfuse3 reach the `lazyfs` executable as static archives (its linker settings), so that
+/// no `lazyfs` command pays for loading them (libcrypto, when SHA-256 came from it, added 0.76 ms to an
+/// empty program's start here), and `lazyfs mount` and `umount` are on a container's start and delete path. Their system
 /// library targets therefore name no library to link (no `link` line, no pkg-config), and the test
 /// bundle, the other program linking them, links the shared ones: a new executable or test target that
 /// uses Codecs or LazyFS without TestSupport must add these too.
 let sharedNativeLibraries: [LinkerSetting] = [
-  .linkedLibrary("zstd"), .linkedLibrary("crypto"), .linkedLibrary("fuse3"),
+  .linkedLibrary("zstd"), .linkedLibrary("fuse3"),
 ]
 
 /// Where Debian keeps the static archives `lazyfs` links, by the machine the manifest is built on.
@@ -43,7 +43,8 @@ let package = Package(
     // library to link, except for the three `lazyfs` links statically (`sharedNativeLibraries`).
     .systemLibrary(name: "CZstd", providers: [.apt(["libzstd-dev"])]),
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-    .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
+    // SHA-256 with the CPU's SHA extensions where present (see Sources/CSHA256/include/csha256.h).
+    .target(name: "CSHA256"),
     .systemLibrary(name: "CFuse", providers: [.apt(["libfuse3-dev"])]),
     // FUSE over io_uring for libfuse 3.14, which predates it (see Sources/CFuseRing/include/fuse_ring.h).
     .target(name: "CFuseRing", dependencies: ["CFuse"]),
@@ -54,7 +55,8 @@ let package = Package(
 
     .target(name: "CLinux"),
     .target(name: "LinuxSystem", dependencies: ["CLinux"], swiftSettings: strict),
-    .target(name: "Codecs", dependencies: ["CZstd", "CZlib", "CCrypto", "LinuxSystem"], swiftSettings: strict),
+    .target(name: "Hashing", dependencies: ["CSHA256"], swiftSettings: strict),
+    .target(name: "Codecs", dependencies: ["CZstd", "CZlib", "Hashing", "LinuxSystem"], swiftSettings: strict),
     .target(name: "Archive", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
     // Where a store is, names, image references and the mount request: what lazyfs and crun-fast share.
     .target(name: "StoreCatalog", dependencies: ["LinuxSystem"], swiftSettings: strict),
@@ -62,7 +64,7 @@ let package = Package(
     .target(name: "ImageIndex", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
     .target(
       name: "ImageImport",
-      dependencies: ["Archive", "StoreCatalog", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
+      dependencies: ["Archive", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
 
     .target(
@@ -76,7 +78,8 @@ let package = Package(
     .target(
       name: "LazyFS",
       dependencies: [
-        "CFuse", "CFuseRing", "StoreCatalog", "ChunkStore", "ImageIndex", "RemoteStore", "Codecs", "LinuxSystem",
+        "CFuse", "CFuseRing", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "RemoteStore", "Codecs",
+        "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -84,7 +87,8 @@ let package = Package(
     .executableTarget(
       name: "lazyfs",
       dependencies: [
-        "LazyFS", "StoreCatalog", "RemoteStore", "ImageImport", "ImageExport", "ChunkStore", "ImageIndex", "Codecs",
+        "LazyFS", "StoreCatalog", "JSON", "RemoteStore", "ImageImport", "ImageExport", "ChunkStore", "ImageIndex",
+        "Codecs",
         "LinuxSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -92,27 +96,30 @@ let package = Package(
       swiftSettings: strict,
       // Static Swift runtime: `lazyfs mount` starts two processes (the command and its daemon), and binding
       // libswiftCore and friends at load time costs several ms of each. Not a static executable: `--remote`
-      // loads libcurl with dlopen, and a statically linked glibc cannot host a shared library safely. zstd,
-      // OpenSSL's libcrypto and libfuse3 come in as archives (see `sharedNativeLibraries`): 3.8 -> 2.8 ms for
-      // any `lazyfs` command to start and exit. Their symbols stay hidden (`--exclude-libs ALL` from
-      // -static-stdlib), so the libcrypto that libcurl loads with it under `--remote` is a separate copy.
+      // loads libcurl with dlopen, and a statically linked glibc cannot host a shared library safely. zstd
+      // and libfuse3 come in as archives (see `sharedNativeLibraries`; with libcrypto too, 3.8 -> 2.8 ms for
+      // any `lazyfs` command to start and exit; SHA-256 is now our own, CSHA256). Their symbols stay
+      // hidden (`--exclude-libs ALL` from -static-stdlib).
       linkerSettings: [
         .unsafeFlags([
           "-static-stdlib", "-l_FoundationCollections", "-l_FoundationCShims", "-use-ld=lld", "-Xlinker", "-z",
           "-Xlinker", "pack-relative-relocs", "-Xlinker", "\(multiarchLibraries)/libzstd.a",
-          "-Xlinker", "\(multiarchLibraries)/libcrypto.a", "-Xlinker", "\(multiarchLibraries)/libfuse3.a",
+          "-Xlinker", "\(multiarchLibraries)/libfuse3.a",
         ])
       ]),
     // crun-fast: the OCI runtime. CContainerInit is the only code between clone and execve.
     .target(name: "CContainerInit"),
-    .target(name: "OCISpec", swiftSettings: strict),
+    // JSON text to values and back: config.json, state.json, OCI image JSON, lazyfs's --json output.
+    .target(name: "JSON", swiftSettings: strict),
+    .target(name: "OCISpec", dependencies: ["JSON"], swiftSettings: strict),
     .target(name: "Cgroups", dependencies: ["CLinux", "LinuxSystem"], swiftSettings: strict),
     .target(name: "Capabilities", dependencies: ["CCap"], swiftSettings: strict),
-    .target(name: "Seccomp", dependencies: ["CSeccomp", "OCISpec", "LinuxSystem"], swiftSettings: strict),
+    .target(name: "Seccomp", dependencies: ["CSeccomp", "Hashing", "OCISpec", "LinuxSystem"], swiftSettings: strict),
     .target(
       name: "Runtime",
       dependencies: [
-        "CContainerInit", "CLinux", "StoreCatalog", "OCISpec", "Cgroups", "Capabilities", "Seccomp", "LinuxSystem",
+        "CContainerInit", "CLinux", "StoreCatalog", "JSON", "OCISpec", "Cgroups", "Capabilities", "Seccomp",
+        "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
       swiftSettings: strict),
@@ -138,13 +145,22 @@ let package = Package(
       linkerSettings: sharedNativeLibraries),
     .testTarget(
       name: "CodecsTests", dependencies: ["Codecs"], swiftSettings: strict, linkerSettings: sharedNativeLibraries),
-    .testTarget(name: "OCISpecTests", dependencies: ["OCISpec"], swiftSettings: strict),
+    .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strict),
+    .testTarget(name: "HashingTests", dependencies: ["Hashing", "CSHA256", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "JSON"], swiftSettings: strict),
     .testTarget(name: "StoreCatalogTests", dependencies: ["StoreCatalog", "LinuxSystem"], swiftSettings: strict),
     .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"], swiftSettings: strict),
+    .testTarget(name: "CgroupsTests", dependencies: ["Cgroups", "LinuxSystem", "TestSupport"], swiftSettings: strict),
+    .testTarget(
+      name: "SeccompTests",
+      dependencies: ["Seccomp", "CSeccomp", "Hashing", "JSON", "OCISpec", "LinuxSystem", "TestSupport"],
+      swiftSettings: strict),
+    .testTarget(name: "CapabilitiesTests", dependencies: ["Capabilities"], swiftSettings: strict),
     .testTarget(
       name: "RuntimeTests",
       dependencies: [
-        "Runtime", "StoreCatalog", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem", "TestSupport",
+        "Runtime", "StoreCatalog", "JSON", "OCISpec", "Cgroups", "Seccomp", "Capabilities", "LinuxSystem",
+        "TestSupport",
       ],
       swiftSettings: strict),
     .testTarget(
@@ -157,7 +173,7 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "LazyFSTests",
-      dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem", "TestSupport"],
+      dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
       name: "RemoteStoreTests",

@@ -34,12 +34,17 @@ public struct CapabilitySets: Sendable, Equatable {
     self.ambient = try mask(ambient, "ambient")
   }
 
-  /// The capability number of `name` per libcap, which knows every capability of its release.
+  /// The capability number of `name` per libcap, which knows every capability of its release. libcap reads
+  /// a name only up to its first character that is not a letter or '_' (`CAP_SYS_ADMIN2` would be
+  /// CAP_SYS_ADMIN, `CAP_KILL,CAP_CHOWN` CAP_KILL): such a name is refused here first, so that a typo in
+  /// config.json is an error and never a capability granted.
   public static func number(of name: String, set: String = "") throws(CapabilityError) -> Int {
     var value: cap_value_t = 0
     let lowered = name.lowercased()
     let full = lowered.hasPrefix("cap_") ? lowered : "cap_" + lowered
-    guard cap_from_name(full, &value) == 0, value >= 0, value < 64 else {
+    guard full.utf8.allSatisfy({ ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) || $0 == UInt8(ascii: "_") }),
+      cap_from_name(full, &value) == 0, value >= 0, value < 64
+    else {
       throw CapabilityError(set: set, name: name)
     }
     return Int(value)

@@ -1,4 +1,4 @@
-import CCrypto
+import Hashing
 
 /// A SHA-256 digest: the address of every chunk, index and image in the store.
 public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
@@ -31,12 +31,10 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
 
   /// SHA-256 of a buffer.
   public static func of(_ buffer: UnsafeRawBufferPointer) -> Digest {
-    _ = openSSLWithoutConfig
-    var out = [UInt8](repeating: 0, count: 32)
-    out.withUnsafeMutableBufferPointer { o in
-      _ = CCrypto.SHA256(buffer.baseAddress?.assumingMemoryBound(to: UInt8.self), buffer.count, o.baseAddress)
+    withUnsafeTemporaryAllocation(byteCount: 32, alignment: 8) { out in
+      SHA256.hash(buffer, into: out.baseAddress!)
+      return Digest(bytes: UnsafeRawBufferPointer(out))
     }
-    return out.withUnsafeBytes { Digest(bytes: $0) }
   }
 
   public static func of(_ bytes: [UInt8]) -> Digest { bytes.withUnsafeBytes { of($0) } }
@@ -72,30 +70,12 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
   public static func < (a: Digest, b: Digest) -> Bool { (a.w0, a.w1, a.w2, a.w3) < (b.w0, b.w1, b.w2, b.w3) }
 }
 
-/// OpenSSL reads openssl.cnf (and loads what it names) on first use unless told not to: milliseconds of
-/// every process start (a mount's daemon among them) for settings that SHA-256 does not use.
-private let openSSLWithoutConfig: Void = {
-  _ = OPENSSL_init_crypto(UInt64(OPENSSL_INIT_NO_LOAD_CONFIG), nil)
-}()
-
-/// An incremental SHA-256, for streams too large to hold (layers, whole files).
+/// An incremental SHA-256, for streams too large to hold (layers, whole files), as a `Digest`.
 public struct SHA256Hasher: ~Copyable {
-  private let ctx: OpaquePointer
-  public init() {
-    _ = openSSLWithoutConfig
-    ctx = EVP_MD_CTX_new()
-    EVP_DigestInit_ex(ctx, EVP_sha256(), nil)
-  }
+  private var hash = SHA256()
+  public init() {}
 
-  deinit { EVP_MD_CTX_free(ctx) }
+  public mutating func update(_ buffer: UnsafeRawBufferPointer) { hash.update(buffer) }
 
-  public mutating func update(_ buffer: UnsafeRawBufferPointer) {
-    if buffer.count > 0 { EVP_DigestUpdate(ctx, buffer.baseAddress, buffer.count) }
-  }
-
-  public consuming func finalize() -> Digest {
-    var out = [UInt8](repeating: 0, count: 32)
-    out.withUnsafeMutableBufferPointer { _ = EVP_DigestFinal_ex(ctx, $0.baseAddress, nil) }
-    return out.withUnsafeBytes { Digest(bytes: $0) }
-  }
+  public consuming func finalize() -> Digest { hash.finalize().withUnsafeBytes { Digest(bytes: $0) } }
 }

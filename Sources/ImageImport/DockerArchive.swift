@@ -52,15 +52,18 @@ struct DockerArchive {
       _ = try bytes.withUnsafeMutableBytes { try fd.pread(into: $0, at: m.offset) }
       return bytes
     }
-    let manifests = try OCI.decode([OCI.DockerManifest].self, try read("manifest.json"), what: "manifest.json")
+    let manifests = try OCI.decode(
+      OCI.DockerManifests.init(json:path:), try read("manifest.json"), what: "manifest.json"
+    )
+    .images
     guard manifests.count == 1 else {
       throw ImportError("manifest.json lists \(manifests.count) images; import an archive of exactly one")
     }
     _ = manifestMember
-    let config = try read(manifests[0].Config)
-    let diffIDs = try OCI.decode(OCI.Config.self, config, what: manifests[0].Config).rootfs?.diff_ids ?? []
+    let config = try read(manifests[0].config)
+    let diffIDs = try OCI.decode(OCI.Config.init(json:path:), config, what: manifests[0].config).diffIDs ?? []
     var layers: [Layer] = []
-    for (k, name) in manifests[0].Layers.enumerated() {
+    for (k, name) in manifests[0].layers.enumerated() {
       guard let m = members[try TarPath.normalize(name, entry: name)] else {
         throw ImportError("missing blob \"\(name)\" (layer \(k + 1) in manifest.json)")
       }

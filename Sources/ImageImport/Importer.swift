@@ -75,7 +75,7 @@ public struct Importer {
     if OCILayout.isLayout(layoutPath) {
       let layout = OCILayout(path: layoutPath, reference: reference)
       let (manifest, config) = try layout.manifest()
-      let diffIDs = try OCI.decode(OCI.Config.self, config, what: "config").rootfs?.diff_ids ?? []
+      let diffIDs = try OCI.decode(OCI.Config.init(json:path:), config, what: "config").diffIDs ?? []
       for (k, layer) in manifest.layers.enumerated() {
         let what = "layer \(k + 1)/\(manifest.layers.count) \(layer.digest)"
         try ImportError.wrap(what) {

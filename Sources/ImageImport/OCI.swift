@@ -1,66 +1,112 @@
 import Codecs
-import FoundationEssentials
 import Glibc
+import JSON
 import LinuxSystem
 
-/// The parts of the OCI image spec (and Docker's manifest.json) an importer reads.
+/// The parts of the OCI image spec (and Docker's manifest.json) an importer reads, mapped by hand from
+/// `JSONValue` (the JSON module config.json is read with): members not named here are ignored, and a
+/// missing or mistyped one is named by its path (`manifests[0].digest`).
 enum OCI {
-  struct Descriptor: Decodable {
+  struct Descriptor {
     var mediaType: String?
     var digest: String
     var size: Int64
     var annotations: [String: String]?
     var platform: Platform?
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      let f = try JSONFields(json, path: path)
+      mediaType = try f.string(ifPresent: "mediaType")
+      digest = try f.string("digest")
+      size = try f.int64("size")
+      annotations = try f.stringMap(ifPresent: "annotations")
+      platform = try f.nested(ifPresent: "platform", Platform.init(json:path:))
+    }
   }
-  struct Platform: Decodable {
+  struct Platform {
     var architecture: String
     var os: String
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      let f = try JSONFields(json, path: path)
+      architecture = try f.string("architecture")
+      os = try f.string("os")
+    }
   }
-  struct Index: Decodable {
-    var schemaVersion: Int
+  struct Index {
     var manifests: [Descriptor]
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      let f = try JSONFields(json, path: path)
+      _ = try f.int32("schemaVersion")
+      manifests = try f.array("manifests", Descriptor.init(json:path:))
+    }
   }
-  struct Manifest: Decodable {
-    var schemaVersion: Int
+  struct Manifest {
     var config: Descriptor
     var layers: [Descriptor]
-  }
-  struct Config: Decodable {
-    struct RootFS: Decodable {
-      var diff_ids: [String]?
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      let f = try JSONFields(json, path: path)
+      _ = try f.int32("schemaVersion")
+      config = try f.nested("config", Descriptor.init(json:path:))
+      layers = try f.array("layers", Descriptor.init(json:path:))
     }
-    var rootfs: RootFS?
+  }
+  /// An image configuration: only the layers' uncompressed digests.
+  struct Config {
+    var diffIDs: [String]?
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      let f = try JSONFields(json, path: path)
+      diffIDs =
+        try f.nested(ifPresent: "rootfs") { value, path throws(JSONFieldError) in
+          try JSONFields(value, path: path).strings(ifPresent: "diff_ids")
+        } ?? nil
+    }
   }
   /// One image of a `docker save` archive.
-  struct DockerManifest: Decodable {
-    var Config: String
-    var RepoTags: [String]?
-    var Layers: [String]
+  struct DockerManifest {
+    var config: String
+    var layers: [String]
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      let f = try JSONFields(json, path: path)
+      config = try f.string("Config")
+      layers = try f.strings("Layers")
+      _ = try f.strings(ifPresent: "RepoTags")
+    }
+  }
+  /// A `docker save` archive's manifest.json: one entry per image.
+  struct DockerManifests {
+    var images: [DockerManifest]
+
+    init(json: JSONValue, path: String) throws(JSONFieldError) {
+      images = try json.array(at: path).enumerated().map { i, item throws(JSONFieldError) in
+        try DockerManifest(json: item, path: "[\(i)]")
+      }
+    }
   }
 
   static let indexTypes: Set = [
     "application/vnd.oci.image.index.v1+json", "application/vnd.docker.distribution.manifest.list.v2+json",
   ]
 
-  static func decode<T: Decodable>(_ type: T.Type, _ bytes: [UInt8], what: String) throws -> T {
-    do { return try JSONDecoder().decode(T.self, from: Data(bytes)) } catch {
-      throw ImportError("\(what): malformed JSON (\(describe(error)))")
+  /// Parses `bytes` and maps them with `make`; an error names `what` and the field at fault.
+  static func decode<T>(_ make: (JSONValue, String) throws(JSONFieldError) -> T, _ bytes: [UInt8], what: String)
+    throws -> T
+  {
+    let json: JSONValue
+    do {
+      json = try JSONValue(parsing: bytes)
+    } catch {
+      throw ImportError("\(what): malformed JSON (not valid JSON: \(error))")
     }
-  }
-
-  /// A short account of a decoding error: which key, what was wrong.
-  static func describe(_ error: any Error) -> String {
-    switch error {
-    case DecodingError.keyNotFound(let key, _): "missing key \"\(key.stringValue)\""
-    case DecodingError.typeMismatch(_, let c): "wrong type at \(path(c))"
-    case DecodingError.valueNotFound(_, let c): "null at \(path(c))"
-    case DecodingError.dataCorrupted(let c): c.codingPath.isEmpty ? "not valid JSON" : "bad value at \(path(c))"
-    default: "\(error)"
+    do {
+      return try make(json, "")
+    } catch {
+      throw ImportError("\(what): malformed JSON (\(error.field.isEmpty ? "" : "\(error.field): ")\(error.reason))")
     }
-  }
-
-  private static func path(_ c: DecodingError.Context) -> String {
-    c.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
   }
 
   /// A digest as a blob's file name. Only sha256 with 64 hex digits: anything else could name a path
@@ -107,12 +153,14 @@ struct OCILayout {
     guard layoutText.contains("\"imageLayoutVersion\"") else {
       throw ImportError("\(path)/oci-layout: not an OCI layout marker")
     }
-    let index = try OCI.decode(OCI.Index.self, try Files.read(path + "/index.json"), what: "\(path)/index.json")
+    let index = try OCI.decode(
+      OCI.Index.init(json:path:), try Files.read(path + "/index.json"), what: "\(path)/index.json")
     var candidates = index.manifests
     // A nested index (a multi-platform image) is opened in place.
     var depth = 0
     while let nested = candidates.first(where: { OCI.indexTypes.contains($0.mediaType ?? "") }), depth < 4 {
-      let inner = try OCI.decode(OCI.Index.self, try readBlob(nested, what: "index"), what: "index \(nested.digest)")
+      let inner = try OCI.decode(
+        OCI.Index.init(json:path:), try readBlob(nested, what: "index"), what: "index \(nested.digest)")
       candidates.removeAll { $0.digest == nested.digest }
       candidates += inner.manifests
       depth += 1
@@ -131,7 +179,7 @@ struct OCILayout {
           : "\(path): \(forHere.count) manifests; name one with \(path):TAG")
     }
     let manifest = try OCI.decode(
-      OCI.Manifest.self, try readBlob(forHere[0], what: "manifest"), what: "manifest \(forHere[0].digest)")
+      OCI.Manifest.init(json:path:), try readBlob(forHere[0], what: "manifest"), what: "manifest \(forHere[0].digest)")
     let config = try readBlob(manifest.config, what: "config")
     return (manifest, config)
   }

@@ -1,17 +1,17 @@
 import CFuse
-import FoundationEssentials
 import Glibc
+import JSON
 import LinuxSystem
 
 /// A mount's statistics as `lazyfs stats` shows them: JSON answered by the mount itself, to a getxattr of
 /// `MountStatistics.attributeName` on its root. An xattr rather than a control socket or a file: it needs no
 /// extra path, works from inside a container that sees only the mount, and cannot outlive the mount.
-public struct MountStatistics: Codable, Sendable, Equatable {
+public struct MountStatistics: Sendable, Equatable {
   /// The xattr name. Not in a namespace (`user.` …): the FUSE kernel module passes any name through, and
   /// an image can never carry this one, so it cannot shadow one of the image's own attributes.
   public static let attributeName = "lazyfs.stats"
 
-  public struct Latency: Codable, Sendable, Equatable {
+  public struct Latency: Sendable, Equatable {
     public var p50: Int64
     public var p90: Int64
     public var p99: Int64
@@ -48,11 +48,40 @@ public struct MountStatistics: Codable, Sendable, Equatable {
   /// Requests served through the rings, with io_uring.
   public var ringRequests: Int64?
 
-  public func json(pretty: Bool = false) throws -> [UInt8] {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting =
-      pretty ? [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
-    return Array(try encoder.encode(self))
+  /// The statistics as JSON text, members sorted by name.
+  public func json(pretty: Bool = false) -> [UInt8] {
+    let value = json.sortingKeys()
+    return pretty ? value.prettyEncoded() : value.encoded()
+  }
+
+  public var json: JSONValue {
+    var o = JSONObject()
+    o.append("image", .string(image))
+    o.append("mountpoint", .string(mountpoint))
+    o.append("pid", .int(Int(pid)))
+    o.append("unmountHelperPid", unmountHelperPid.map { .int(Int($0)) })
+    o.append("uptimeSeconds", .double(uptimeSeconds))
+    for (key, value) in [
+      ("bytesRead", bytesRead), ("readRequests", readRequests), ("chunkLoads", chunkLoads), ("cacheHits", cacheHits),
+      ("sharedLoads", sharedLoads), ("loadErrors", loadErrors), ("cacheBytes", cacheBytes),
+      ("cacheCapacityBytes", cacheCapacityBytes), ("chunksLoaded", chunksLoaded), ("chunksTotal", chunksTotal),
+      ("bytesLoaded", bytesLoaded), ("bytesTotal", bytesTotal),
+    ] {
+      o.append(key, .int(value))
+    }
+    let l = loadLatencyMicroseconds
+    o.append(
+      "loadLatencyMicroseconds",
+      .object(
+        JSONObject(
+          [("p50", l.p50), ("p90", l.p90), ("p99", l.p99), ("max", l.max), ("mean", l.mean), ("count", l.count)].map {
+            JSONObject.Member($0.0, .int($0.1))
+          })))
+    o.append("shareFetched", .double(shareFetched))
+    o.append("remote", remote.map(\.json))
+    o.append("transport", transport.map(JSONValue.string))
+    o.append("ringRequests", ringRequests.map(JSONValue.int))
+    return .object(o)
   }
 
   /// Asks the mount at `mountpoint` for its statistics.
@@ -67,9 +96,44 @@ public struct MountStatistics: Codable, Sendable, Equatable {
       throw SystemError("getxattr", path: mountpoint, errno: e)
     }
     do {
-      return try JSONDecoder().decode(MountStatistics.self, from: Data(buffer[0..<n]))
+      return try MountStatistics(json: try JSONValue(parsing: Array(buffer[0..<n])))
     } catch {
       throw MountError("\(mountpoint): unreadable statistics", cause: error)
     }
+  }
+}
+
+extension MountStatistics {
+  /// Statistics as `json` wrote them.
+  public init(json: JSONValue) throws(JSONFieldError) {
+    let f = try JSONFields(json, path: "")
+    image = try f.string("image")
+    mountpoint = try f.string("mountpoint")
+    pid = try f.int32("pid")
+    unmountHelperPid = try f.value("unmountHelperPid").map { _ throws(JSONFieldError) in try f.int32("unmountHelperPid")
+    }
+    uptimeSeconds = try f.double("uptimeSeconds")
+    bytesRead = try f.int64("bytesRead")
+    readRequests = try f.int64("readRequests")
+    chunkLoads = try f.int64("chunkLoads")
+    cacheHits = try f.int64("cacheHits")
+    sharedLoads = try f.int64("sharedLoads")
+    loadErrors = try f.int64("loadErrors")
+    cacheBytes = try f.int64("cacheBytes")
+    cacheCapacityBytes = try f.int64("cacheCapacityBytes")
+    loadLatencyMicroseconds = try f.nested("loadLatencyMicroseconds") { value, path throws(JSONFieldError) in
+      let l = try JSONFields(value, path: path)
+      return Latency(
+        p50: try l.int64("p50"), p90: try l.int64("p90"), p99: try l.int64("p99"), max: try l.int64("max"),
+        mean: try l.int64("mean"), count: try l.int64("count"))
+    }
+    chunksLoaded = try f.int64("chunksLoaded")
+    chunksTotal = try f.int64("chunksTotal")
+    bytesLoaded = try f.int64("bytesLoaded")
+    bytesTotal = try f.int64("bytesTotal")
+    shareFetched = try f.double("shareFetched")
+    remote = try f.nested(ifPresent: "remote", RemoteFetchStatistics.init(json:path:))
+    transport = try f.string(ifPresent: "transport")
+    ringRequests = try f.int64(ifPresent: "ringRequests")
   }
 }

@@ -1,5 +1,6 @@
 import ChunkStore
 import Codecs
+import JSON
 import RemoteStore
 
 /// Chunks from the local store where it has them, else from a published remote store over HTTP.
@@ -31,11 +32,35 @@ public struct RemoteChunkSource: ChunkSource {
 
 /// What a mount with `--remote` fetched: block requests over HTTP and the bytes they brought (compressed,
 /// as stored), blocks served from the disk cache instead, and the disk cache's fill.
-public struct RemoteFetchStatistics: Codable, Sendable, Equatable {
+public struct RemoteFetchStatistics: Sendable, Equatable {
   public var url: String
   public var requests: Int64
   public var bytesFetched: Int64
   public var diskCacheHits: Int64
   public var diskCacheBytes: Int64
   public var diskCacheCapacityBytes: Int64
+
+  public var json: JSONValue {
+    var o = JSONObject()
+    o.append("url", .string(url))
+    o.append("requests", .int(requests))
+    o.append("bytesFetched", .int(bytesFetched))
+    o.append("diskCacheHits", .int(diskCacheHits))
+    o.append("diskCacheBytes", .int(diskCacheBytes))
+    o.append("diskCacheCapacityBytes", .int(diskCacheCapacityBytes))
+    return .object(o)
+  }
+
+}
+
+extension RemoteFetchStatistics {
+  init(json: JSONValue, path: String) throws(JSONFieldError) {
+    let f = try JSONFields(json, path: path)
+    url = try f.string("url")
+    requests = try f.int64("requests")
+    bytesFetched = try f.int64("bytesFetched")
+    diskCacheHits = try f.int64("diskCacheHits")
+    diskCacheBytes = try f.int64("diskCacheBytes")
+    diskCacheCapacityBytes = try f.int64("diskCacheCapacityBytes")
+  }
 }

@@ -1,3 +1,5 @@
+import JSON
+
 extension Spec {
   /// Decodes and validates config.json. Errors are `SpecError`s that name the field at fault.
   ///
@@ -10,7 +12,12 @@ extension Spec {
     } catch {
       throw SpecError(field: "", "not valid JSON: \(error)")
     }
-    let spec = try Spec(json: json)
+    let spec: Spec
+    do {
+      spec = try Spec(json: json)
+    } catch {
+      throw SpecError(error)
+    }
     try spec.validate()
     return spec
   }

@@ -1,7 +1,9 @@
+import JSON
+
 // Hand-written mapping from parsed JSON onto the types of Linux.swift; see SpecJSON.swift.
 
 extension Spec.Linux {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     namespaces = try f.array(ifPresent: "namespaces", Spec.Namespace.init(json:path:))
     uidMappings = try f.array(ifPresent: "uidMappings", Spec.IDMapping.init(json:path:))
@@ -18,21 +20,21 @@ extension Spec.Linux {
 }
 
 extension Spec.Namespace {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(type: try f.string("type"), path: try f.string(ifPresent: "path"))
   }
 }
 
 extension Spec.IDMapping {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(containerID: try f.uint32("containerID"), hostID: try f.uint32("hostID"), size: try f.uint32("size"))
   }
 }
 
 extension Spec.Device {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(
       type: try f.string("type"), path: try f.string("path"), major: try f.int64(ifPresent: "major"),
@@ -42,7 +44,7 @@ extension Spec.Device {
 }
 
 extension Spec.Resources {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     devices = try f.array(ifPresent: "devices", Spec.DeviceRule.init(json:path:))
     memory = try f.nested(ifPresent: "memory", Spec.Memory.init(json:path:))
@@ -53,7 +55,7 @@ extension Spec.Resources {
 }
 
 extension Spec.BlockIO {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     weight = try f.uint16(ifPresent: "weight")
     leafWeight = try f.uint16(ifPresent: "leafWeight")
@@ -67,7 +69,7 @@ extension Spec.BlockIO {
 }
 
 extension Spec.WeightDevice {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     major = try f.int64("major")
     minor = try f.int64("minor")
@@ -77,7 +79,7 @@ extension Spec.WeightDevice {
 }
 
 extension Spec.ThrottleDevice {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     major = try f.int64("major")
     minor = try f.int64("minor")
@@ -86,7 +88,7 @@ extension Spec.ThrottleDevice {
 }
 
 extension Spec.DeviceRule {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     allow = try f.bool("allow")
     type = try f.string(ifPresent: "type")
@@ -97,7 +99,7 @@ extension Spec.DeviceRule {
 }
 
 extension Spec.Memory {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     limit = try f.int64(ifPresent: "limit")
     reservation = try f.int64(ifPresent: "reservation")
@@ -108,7 +110,7 @@ extension Spec.Memory {
 }
 
 extension Spec.CPU {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     shares = try f.uint64(ifPresent: "shares")
     quota = try f.int64(ifPresent: "quota")
@@ -119,13 +121,13 @@ extension Spec.CPU {
 }
 
 extension Spec.Pids {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     self.init(limit: try JSONFields(json, path: path).int64("limit"))
   }
 }
 
 extension Spec.Seccomp {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     defaultAction = try f.string("defaultAction")
     defaultErrnoRet = try f.uint32(ifPresent: "defaultErrnoRet")
@@ -136,7 +138,7 @@ extension Spec.Seccomp {
 }
 
 extension Spec.Syscall {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(
       names: try f.strings("names"), action: try f.string("action"), errnoRet: try f.uint32(ifPresent: "errnoRet"),
@@ -145,7 +147,7 @@ extension Spec.Syscall {
 }
 
 extension Spec.SyscallArg {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     index = try f.uint32("index")
     value = try f.uint64("value")

@@ -1,10 +1,12 @@
+import JSON
+
 // Hand-written mapping from parsed JSON onto the types of Spec.swift, used by `Spec.decode` instead of
 // JSONDecoder (see `JSONValue` for why). Each initializer reads the fields its type declares, with the
 // same optionality, so the result equals what the synthesized `init(from:)` would give.
 
 extension Spec {
   /// A configuration from a parsed config.json; `path` is where it sits (empty for the document).
-  public init(json: JSONValue, path: String = "") throws(SpecError) {
+  public init(json: JSONValue, path: String = "") throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     ociVersion = try f.string("ociVersion")
     process = try f.nested(ifPresent: "process", Process.init(json:path:))
@@ -19,7 +21,7 @@ extension Spec {
 }
 
 extension Spec.Process {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     terminal = try f.bool(ifPresent: "terminal")
     consoleSize = try f.nested(ifPresent: "consoleSize", Spec.ConsoleSize.init(json:path:))
@@ -37,14 +39,14 @@ extension Spec.Process {
 }
 
 extension Spec.ConsoleSize {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(height: try f.uint("height"), width: try f.uint("width"))
   }
 }
 
 extension Spec.User {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(
       uid: try f.uint32("uid"), gid: try f.uint32("gid"), umask: try f.uint32(ifPresent: "umask"),
@@ -53,7 +55,7 @@ extension Spec.User {
 }
 
 extension Spec.Capabilities {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     bounding = try f.strings(ifPresent: "bounding")
     effective = try f.strings(ifPresent: "effective")
@@ -64,14 +66,14 @@ extension Spec.Capabilities {
 }
 
 extension Spec.Rlimit {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(type: try f.string("type"), hard: try f.uint64("hard"), soft: try f.uint64("soft"))
   }
 }
 
 extension Spec.Root {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.path = try f.string(ifPresent: "path")
     readonly = try f.bool(ifPresent: "readonly")
@@ -79,7 +81,7 @@ extension Spec.Root {
 }
 
 extension Spec.Mount {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(
       destination: try f.string("destination"), type: try f.string(ifPresent: "type"),
@@ -88,7 +90,7 @@ extension Spec.Mount {
 }
 
 extension Spec.Hooks {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(
       prestart: try f.array(ifPresent: "prestart", Spec.Hook.init(json:path:)),
@@ -113,7 +115,7 @@ extension Spec.Hooks {
 }
 
 extension Spec.Hook {
-  public init(json: JSONValue, path: String) throws(SpecError) {
+  public init(json: JSONValue, path: String) throws(JSONFieldError) {
     let f = try JSONFields(json, path: path)
     self.init(
       path: try f.string("path"), args: try f.strings(ifPresent: "args"), env: try f.strings(ifPresent: "env"),

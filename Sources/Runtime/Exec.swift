@@ -1,6 +1,7 @@
 import CContainerInit
 import Cgroups
 import Glibc
+import JSON
 import LinuxSystem
 import OCISpec
 import Seccomp
@@ -97,8 +98,8 @@ extension Runtime {
       let bytes = try Files.read(file)
       do {
         return try Spec.Process(json: try JSONValue(parsing: bytes), path: "")
-      } catch let error as SpecError {
-        throw RuntimeError("--process \"\(file)\": not a valid process object: \(error.field): \(error.reason)")
+      } catch let error as JSONFieldError {
+        throw RuntimeError("--process \"\(file)\": not a valid process object", cause: error)
       } catch {
         throw RuntimeError("--process \"\(file)\": not valid JSON", cause: error)
       }

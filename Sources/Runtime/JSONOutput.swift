@@ -1,6 +1,7 @@
+import JSON
 import OCISpec
 
-// Written with OCISpec's JSON writer rather than JSONEncoder, so crun-fast links no Foundation: its
+// Written with the JSON module's writer rather than JSONEncoder, so crun-fast links no Foundation: its
 // thousands of protocol conformances were scanned at every start. The members are those Codable wrote,
 // in the same (sorted) order, and `state` prints them in JSONEncoder's pretty format as before.
 

@@ -1,4 +1,5 @@
 import Cgroups
+import JSON
 import OCISpec
 
 // state.json read and written by hand: every create writes it and every start, kill, delete and `run`'s
@@ -8,7 +9,7 @@ import OCISpec
 
 extension ContainerState {
   /// A state from a parsed state.json. Errors name the field, as for config.json.
-  public init(json: JSONValue) throws(SpecError) {
+  public init(json: JSONValue) throws(JSONFieldError) {
     let f = try JSONFields(json, path: "")
     ociVersion = try f.string("ociVersion")
     id = try f.string("id")
@@ -23,11 +24,11 @@ extension ContainerState {
     switch try f.string("cgroupVersion") {
     case "v1": cgroupVersion = .v1
     case "v2": cgroupVersion = .v2
-    case let version: throw SpecError(field: "cgroupVersion", "unknown cgroup version \"\(version)\"")
+    case let version: throw JSONFieldError(field: "cgroupVersion", "unknown cgroup version \"\(version)\"")
     }
     cgroupPath = try f.string(ifPresent: "cgroupPath")
     ownPidNamespace = try f.bool("ownPidNamespace")
-    hooks = try f.value("hooks").map { hooks throws(SpecError) in try Spec.Hooks(json: hooks, path: "hooks") }
+    hooks = try f.value("hooks").map { hooks throws(JSONFieldError) in try Spec.Hooks(json: hooks, path: "hooks") }
     lazyImage = try f.string(ifPresent: "lazyImage")
   }
 

@@ -1,4 +1,5 @@
 import Glibc
+import JSON
 import LinuxSystem
 import OCISpec
 
@@ -56,8 +57,8 @@ public struct StateStore: Sendable {
     }
     do {
       return try ContainerState(json: try JSONValue(parsing: bytes))
-    } catch let error as SpecError {
-      throw RuntimeError("\(path): \(error.field): \(error.reason)")
+    } catch let error as JSONFieldError {
+      throw RuntimeError(path, cause: error)
     } catch {
       throw RuntimeError("\(path): not valid JSON", cause: error)
     }

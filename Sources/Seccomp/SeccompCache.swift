@@ -1,5 +1,6 @@
 import CSeccomp
 import Glibc
+import Hashing
 import LinuxSystem
 import OCISpec
 

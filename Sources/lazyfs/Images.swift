@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChunkStore
 import ImageIndex
+import JSON
 
 struct Images: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -8,11 +9,20 @@ struct Images: ParsableCommand {
   @OptionGroup var storeOptions: StoreOptions
   @Flag(help: "Print JSON.") var json = false
 
-  struct Row: Encodable {
+  struct Row {
     var digest: String
     var names: [String]
     var files: Int
     var bytes: Int64
+
+    var json: JSONValue {
+      var o = JSONObject()
+      o.append("digest", .string(digest))
+      o.append("names", .strings(names))
+      o.append("files", .int(files))
+      o.append("bytes", .int(bytes))
+      return .object(o)
+    }
   }
 
   func run() throws {
@@ -31,7 +41,7 @@ struct Images: ParsableCommand {
         rows.append(
           Row(digest: d.description, names: names.filter { $0.digest == d }.map(\.name), files: files, bytes: bytes))
       }
-      if json { return try printJSON(rows) }
+      if json { return printJSON(.array(rows.map(\.json))) }
       print("DIGEST                  FILES        SIZE  NAMES")
       for r in rows {
         let short = String(r.digest.prefix(7 + 16))

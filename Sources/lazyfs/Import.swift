@@ -2,6 +2,7 @@ import ArgumentParser
 import ChunkStore
 import Glibc
 import ImageImport
+import JSON
 
 struct Import: ParsableCommand {
   static let configuration = CommandConfiguration(
@@ -15,43 +16,6 @@ struct Import: ParsableCommand {
   var json = false
   @Option(help: "zstd level for new chunks (1-19).") var level: Int32 = 3
   @Argument(help: "The image to import.") var source: String
-
-  struct Summary: Encodable {
-    var digest: String
-    var kind: String
-    var layers: Int
-    var files: Int
-    var bytesIn: Int64
-    var bytesNew: Int64
-    var bytesStored: Int64
-    var chunksNew: Int
-    var chunksReused: Int
-    /// Bytes in per new byte; null when nothing was new (all of it was already in the store).
-    var dedupRatio: Double?
-    var seconds: Double
-    var megabytesPerSecond: Double
-
-    enum Keys: String, CodingKey {
-      case digest, kind, layers, files, bytesIn, bytesNew, bytesStored, chunksNew, chunksReused, dedupRatio, seconds
-      case megabytesPerSecond
-    }
-
-    func encode(to encoder: Encoder) throws {
-      var c = encoder.container(keyedBy: Keys.self)
-      try c.encode(digest, forKey: .digest)
-      try c.encode(kind, forKey: .kind)
-      try c.encode(layers, forKey: .layers)
-      try c.encode(files, forKey: .files)
-      try c.encode(bytesIn, forKey: .bytesIn)
-      try c.encode(bytesNew, forKey: .bytesNew)
-      try c.encode(bytesStored, forKey: .bytesStored)
-      try c.encode(chunksNew, forKey: .chunksNew)
-      try c.encode(chunksReused, forKey: .chunksReused)
-      try c.encode(dedupRatio, forKey: .dedupRatio)  // null, not absent
-      try c.encode(seconds, forKey: .seconds)
-      try c.encode(megabytesPerSecond, forKey: .megabytesPerSecond)
-    }
-  }
 
   func run() throws {
     try guarded("import") {
@@ -70,12 +34,21 @@ struct Import: ParsableCommand {
       if tty { printProgress("") }
       let s = r.statistics
       if json {
-        try printJSON(
-          Summary(
-            digest: r.digest.description, kind: r.kind, layers: r.layers, files: r.files, bytesIn: s.bytesIn,
-            bytesNew: s.bytesNew, bytesStored: s.bytesStored, chunksNew: s.chunksNew, chunksReused: s.chunksReused,
-            dedupRatio: r.dedupRatio.isFinite ? r.dedupRatio : nil, seconds: r.seconds,
-            megabytesPerSecond: r.seconds > 0 ? Double(s.bytesIn) / r.seconds / 1e6 : 0))
+        var summary = JSONObject()
+        summary.append("digest", .string(r.digest.description))
+        summary.append("kind", .string(r.kind))
+        summary.append("layers", .int(r.layers))
+        summary.append("files", .int(r.files))
+        summary.append("bytesIn", .int(s.bytesIn))
+        summary.append("bytesNew", .int(s.bytesNew))
+        summary.append("bytesStored", .int(s.bytesStored))
+        summary.append("chunksNew", .int(s.chunksNew))
+        summary.append("chunksReused", .int(s.chunksReused))
+        // Bytes in per new byte; null (not absent) when nothing was new.
+        summary.append("dedupRatio", r.dedupRatio.isFinite ? .double(r.dedupRatio) : .null)
+        summary.append("seconds", .double(r.seconds))
+        summary.append("megabytesPerSecond", .double(r.seconds > 0 ? Double(s.bytesIn) / r.seconds / 1e6 : 0))
+        printJSON(.object(summary))
       } else if tty {
         print(
           "imported \(r.kind) (\(r.layers) layer(s)): \(r.files) files, \(humanBytes(s.bytesIn)) in, "

@@ -1,6 +1,7 @@
 import ArgumentParser
 import ChunkStore
 import ImageIndex
+import JSON
 import LinuxSystem
 
 struct Inspect: ParsableCommand {
@@ -12,7 +13,7 @@ struct Inspect: ParsableCommand {
   @Flag(help: "Also list every path with its type, mode, owner and size.") var list = false
   @Argument(help: "The image.") var image: String
 
-  struct Summary: Encodable {
+  struct Summary {
     var digest: String
     var entries: Int
     var directories = 0
@@ -27,6 +28,22 @@ struct Inspect: ParsableCommand {
     var setuid = 0
     var hasConfig: Bool
     var paths: [String]?
+
+    var json: JSONValue {
+      var o = JSONObject()
+      o.append("digest", .string(digest))
+      for (key, n) in [
+        ("entries", entries), ("directories", directories), ("regularFiles", regularFiles), ("symlinks", symlinks),
+        ("devices", devices), ("fifos", fifos), ("hardlinks", hardlinks), ("chunks", chunks), ("xattrs", xattrs),
+        ("setuid", setuid),
+      ] {
+        o.append(key, .int(n))
+      }
+      o.append("bytes", .int(bytes))
+      o.append("hasConfig", .bool(hasConfig))
+      o.append("paths", paths.map(JSONValue.strings))
+      return .object(o)
+    }
   }
 
   func run() throws {
@@ -61,7 +78,7 @@ struct Inspect: ParsableCommand {
         }
       }
       if list { s.paths = lines }
-      if json { return try printJSON(s) }
+      if json { return printJSON(s.json) }
       print("image        \(s.digest)")
       print(
         "entries      \(s.entries): \(s.directories) directories, \(s.regularFiles) files, \(s.symlinks) symlinks, "

@@ -1,9 +1,9 @@
 import ArgumentParser
 import ChunkStore
 import Codecs
-import FoundationEssentials
 import Glibc
 import ImageIndex
+import JSON
 import StoreCatalog
 
 /// Every command names itself in its configuration: otherwise ArgumentParser derives the name with
@@ -49,11 +49,9 @@ func printError(_ line: String) {
   _ = text.withCString { write(2, $0, strlen($0)) }
 }
 
-/// Prints an Encodable as one JSON document with sorted keys.
-func printJSON(_ value: some Encodable) throws {
-  let encoder = JSONEncoder()
-  encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-  print(String(decoding: try encoder.encode(value), as: UTF8.self))
+/// Prints one JSON document, indented, members sorted by name.
+func printJSON(_ value: JSONValue) {
+  print(String(decoding: value.sortingKeys().prettyEncoded(), as: UTF8.self))
 }
 
 /// "1.5 GiB" and so on.

@@ -12,7 +12,7 @@ struct Stats: ParsableCommand {
     try guarded("stats") {
       let s = try MountStatistics.read(mountpoint: mountpoint)
       if json {
-        print(String(decoding: try s.json(pretty: true), as: UTF8.self))
+        print(String(decoding: s.json(pretty: true), as: UTF8.self))
         return
       }
       let l = s.loadLatencyMicroseconds

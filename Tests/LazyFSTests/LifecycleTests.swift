@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import JSON
 import LazyFS
 import LinuxSystem
 import Synchronization
@@ -182,7 +183,14 @@ struct LifecycleTests {
     try withMount(image) { mountpoint in
       _ = try contentHash(mountpoint + "/etc/passwd")
       let json = try lazyfs(["stats", "--json", mountpoint])
-      let s = try JSONDecoder().decode(MountStatistics.self, from: Data(json.stdout.utf8))
+      // Read by Foundation, independently of the JSON module that wrote it; then by the mount's own reader.
+      let object = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
+      #expect(object["image"] as? String == image.digest)
+      #expect((object["bytesRead"] as? Int ?? 0) > 0)
+      #expect((object["loadLatencyMicroseconds"] as? [String: Any])?["p99"] is Int)
+      #expect(object["remote"] == nil, "absent, not null, without --remote")
+      let s = try MountStatistics(json: JSONValue(parsing: Array(json.stdout.utf8)))
+      #expect(Int(s.bytesRead) == object["bytesRead"] as? Int && s.pid == object["pid"] as? Int32)
       #expect(s.image == image.digest)
       #expect(s.mountpoint == mountpoint)
       #expect(s.bytesRead > 0 && s.chunkLoads > 0 && s.chunksLoaded <= s.chunksTotal)

@@ -1,6 +1,7 @@
+import Foundation
 // config.json through the hand-written mapping: the same Spec JSONDecoder gives, the same field paths in
 // errors, every field of every type covered.
-import Foundation
+import JSON
 import OCISpec
 import Testing
 

@@ -2,6 +2,7 @@
 // against the (controller-less) unified hierarchy.
 import Cgroups
 import Foundation
+import JSON
 import LinuxSystem
 import OCISpec
 import TestSupport
@@ -82,10 +83,13 @@ struct CgroupTests {
 
   /// blkio throttles land in the v1 controller's per-device files, for the disk holding "/" (throttles
   /// take whole disks, not partitions); a weight where no scheduler offers one is a clear error.
-  @Test func blkioThrottlesAreWrittenOnV1() throws {
-    guard let disk = Self.rootDisk() else { return }
+  @Test(
+    .enabled(if: rootDisk() != nil, "a block device under / (throttles take a whole disk)"),
+    .enabled(if: hasV1Blkio, "a cgroup v1 blkio hierarchy"))
+  func blkioThrottlesAreWrittenOnV1() throws {
+    let disk = try #require(Self.rootDisk())
     let cgroup = CgroupV1(path: "\(Paths.cgroupParent)/blkio-\(UUID().uuidString.prefix(8))")
-    guard let blkio = cgroup.hierarchies["blkio"] else { return }
+    let blkio = try #require(cgroup.hierarchies["blkio"])
     defer {
       try? cgroup.destroy()
       removeCgroupParents()
@@ -185,8 +189,11 @@ struct CgroupTests {
   }
 
   /// config.json's blockIO throttles reach the container's blkio cgroup, as the container sees it.
-  @Test func blockIOFromTheConfigurationIsInTheContainersCgroup() throws {
-    guard let disk = Self.rootDisk() else { return }
+  @Test(
+    .enabled(if: rootDisk() != nil, "a block device under / (throttles take a whole disk)"),
+    .enabled(if: hasV1Blkio, "a cgroup v1 blkio hierarchy, which the container reads"))
+  func blockIOFromTheConfigurationIsInTheContainersCgroup() throws {
+    let disk = try #require(Self.rootDisk())
     let file = "/sys/fs/cgroup/blkio/blkio.throttle.write_bps_device"
     let c = try TestContainer("blkio", args: ["/bin/cat", file])
     defer { c.cleanup() }
@@ -212,9 +219,16 @@ struct CgroupTests {
     return parts.count == 2 ? (parts[0], parts[1]) : nil
   }
 
-  @Test func cgroupV2CreateJoinAndRemoveOnTheUnifiedHierarchy() throws {
-    let root = "/sys/fs/cgroup/unified"
-    guard FileManager.default.fileExists(atPath: root + "/cgroup.procs") else { return }
+  /// Whether this machine has a v1 blkio controller mounted.
+  static var hasV1Blkio: Bool { CgroupV1.mountedHierarchies()["blkio"] != nil }
+
+  /// The cgroup2 hierarchy a hybrid machine has beside its v1 controllers, and whether it is there.
+  static let unifiedRoot = "/sys/fs/cgroup/unified"
+  static var hasUnifiedHierarchy: Bool { FileManager.default.fileExists(atPath: unifiedRoot + "/cgroup.procs") }
+
+  @Test(.enabled(if: hasUnifiedHierarchy, "a cgroup2 hierarchy at /sys/fs/cgroup/unified"))
+  func cgroupV2CreateJoinAndRemoveOnTheUnifiedHierarchy() throws {
+    let root = Self.unifiedRoot
     let cgroup = CgroupV2(path: "\(Paths.cgroupParent)/v2-\(UUID().uuidString.prefix(8))", root: root)
     defer {
       try? cgroup.destroy()
@@ -231,9 +245,9 @@ struct CgroupTests {
     #expect(!FileManager.default.fileExists(atPath: cgroup.directory))
   }
 
-  @Test func cgroupV2RefusesLimitsWithoutControllers() throws {
-    let root = "/sys/fs/cgroup/unified"
-    guard FileManager.default.fileExists(atPath: root + "/cgroup.procs") else { return }
+  @Test(.enabled(if: hasUnifiedHierarchy, "a cgroup2 hierarchy at /sys/fs/cgroup/unified"))
+  func cgroupV2RefusesLimitsWithoutControllers() throws {
+    let root = Self.unifiedRoot
     let cgroup = CgroupV2(path: "\(Paths.cgroupParent)/v2lim-\(UUID().uuidString.prefix(8))", root: root)
     defer {
       try? cgroup.destroy()

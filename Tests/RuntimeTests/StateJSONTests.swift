@@ -1,6 +1,7 @@
+import Foundation
 // state.json written and read by hand: the same document Codable writes and reads, so a state file
 // from either reads back equal.
-import Foundation
+import JSON
 import OCISpec
 import Runtime
 import Testing

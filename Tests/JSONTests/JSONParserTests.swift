@@ -1,5 +1,5 @@
 // The JSON parser on its own: what RFC 8259 allows is read exactly, everything else refused with a position.
-import OCISpec
+import JSON
 import Testing
 
 @Suite("JSON parser")
@@ -175,5 +175,44 @@ struct JSONParserTests {
     #expect(try JSONValue(parsing: bytes) == value)
     #expect(!bytes.contains(UInt8(ascii: "\n")), "compact")
     #expect(String(decoding: JSONValue.string("a/b\u{1}").encoded(), as: UTF8.self) == #""a/b\u0001""#)
+  }
+}
+
+/// Numbers and key order as lazyfs's `--json` output writes them.
+@Suite struct JSONBuildingTests {
+  @Test(
+    arguments: [
+      (2.0, "2"), (0.25, "0.25"), (-3.0, "-3"), (1e-05, "1e-05"), (123456.5, "123456.5"), (Double.nan, "0"),
+      (Double.infinity, "0"), (1e300, "1e+300"),
+    ] as [(Double, String)])
+  func doublesAreWrittenAsJSONEncoderWritesThem(_ value: Double, _ text: String) throws {
+    #expect(JSONNumber(value).text == text)
+    // Whatever is written parses back as JSON, and as the same number.
+    let parsed = try JSONValue(parsing: Array(text.utf8))
+    #expect(parsed == .number(JSONNumber(value)))
+    if value.isFinite { #expect(JSONNumber(value).double == value) }
+  }
+
+  @Test func keysAreSortedAtEveryLevel() {
+    let value = JSONValue.object(
+      JSONObject([
+        .init("b", .int(1)), .init("a", .array([.object(JSONObject([.init("z", .null), .init("y", .bool(true))]))])),
+      ]))
+    #expect(String(decoding: value.sortingKeys().encoded(), as: UTF8.self) == #"{"a":[{"y":true,"z":null}],"b":1}"#)
+  }
+
+  @Test func fieldsReadDoublesAndRequiredArrays() throws {
+    let json = try JSONValue(parsing: Array(#"{"x": 1.5, "n": 3, "list": [{"k": "v"}], "s": "t"}"#.utf8))
+    let f = try JSONFields(json, path: "doc")
+    #expect(try f.double("x") == 1.5 && f.double("n") == 3)
+    #expect(throws: JSONFieldError(field: "doc.s", "expected a number, found a string")) { try f.double("s") }
+    #expect(
+      try f.array("list") { v, p throws(JSONFieldError) in try JSONFields(v, path: p).string("k") } == ["v"])
+    #expect(throws: JSONFieldError(field: "doc.missing", "required field is missing")) {
+      try f.array("missing") { v, p throws(JSONFieldError) in try JSONFields(v, path: p).string("k") }
+    }
+    #expect(throws: JSONFieldError(field: "doc.list[0].k", "expected a number, found a string")) {
+      try f.array("list") { v, p throws(JSONFieldError) in try JSONFields(v, path: p).double("k") }
+    }
   }
 }
