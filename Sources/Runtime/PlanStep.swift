@@ -23,7 +23,10 @@ public struct PlanStep: Equatable, Sendable, CustomStringConvertible {
     self.target = target
   }
 
-  static func mount(_ source: String?, _ target: String, _ fstype: String?, _ flags: UInt, _ data: String? = nil)
+  /// Steps as plans make them (tests spell their expectations with these too).
+  public static func mount(
+    _ source: String?, _ target: String, _ fstype: String?, _ flags: UInt, _ data: String? = nil
+  )
     -> PlanStep
   {
     var step = PlanStep(.mount, target)
@@ -31,19 +34,19 @@ public struct PlanStep: Equatable, Sendable, CustomStringConvertible {
     return step
   }
 
-  static func mkdir(_ target: String, mode: UInt32 = 0o755) -> PlanStep {
+  public static func mkdir(_ target: String, mode: UInt32 = 0o755) -> PlanStep {
     var step = PlanStep(.mkdir, target)
     step.mode = mode
     return step
   }
 
-  static func bindRemount(_ target: String, _ flags: UInt) -> PlanStep {
+  public static func bindRemount(_ target: String, _ flags: UInt) -> PlanStep {
     var step = PlanStep(.bindRemount, target)
     step.flags = flags
     return step
   }
 
-  static func symlink(_ source: String, _ target: String) -> PlanStep {
+  public static func symlink(_ source: String, _ target: String) -> PlanStep {
     var step = PlanStep(.symlink, target)
     step.source = source
     return step

@@ -39,31 +39,12 @@ enum PlanFixtures {
 enum Steps {
   static func mount(_ source: String?, _ target: String, _ type: String?, _ flags: UInt, _ data: String? = nil)
     -> PlanStep
-  {
-    var step = PlanStep(.mount, target)
-    (step.source, step.fstype, step.flags, step.data) = (source, type, flags, data)
-    return step
-  }
+  { PlanStep.mount(source, target, type, flags, data) }
 
-  static func mkdir(_ target: String) -> PlanStep {
-    var step = PlanStep(.mkdir, target)
-    step.mode = 0o755
-    return step
-  }
-
+  static func mkdir(_ target: String) -> PlanStep { PlanStep.mkdir(target) }
   static func mkfile(_ target: String) -> PlanStep { PlanStep(.mkfile, target) }
-
-  static func remount(_ target: String, _ flags: UInt) -> PlanStep {
-    var step = PlanStep(.bindRemount, target)
-    step.flags = flags
-    return step
-  }
-
-  static func symlink(_ source: String, _ target: String) -> PlanStep {
-    var step = PlanStep(.symlink, target)
-    step.source = source
-    return step
-  }
+  static func remount(_ target: String, _ flags: UInt) -> PlanStep { PlanStep.bindRemount(target, flags) }
+  static func symlink(_ source: String, _ target: String) -> PlanStep { PlanStep.symlink(source, target) }
 
   /// mknod with the file type bits of `type` (c, b or p) over `permissions`.
   static func mknod(
