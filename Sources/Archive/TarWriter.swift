@@ -6,7 +6,8 @@ import LinuxSystem
 /// entry, and only when needed, so simple entries stay plain ustar that any tool reads.
 ///
 /// Output is gathered in a 64 KiB buffer so that small entries cost few writes; large data goes straight to `fd`.
-/// The caller owns `fd` and must call `finish()`: nothing is written on deinit.
+/// The writer owns `fd` (closed when the writer goes); call `finish()`, and `sync()` where the archive must
+/// survive a power cut: nothing is written on deinit.
 public final class TarWriter {
   private let fd: FileDescriptor
   private var output: [UInt8] = []
@@ -20,7 +21,7 @@ public final class TarWriter {
   /// The largest value an octal field of `digits` digits holds.
   private static func octalMax(_ digits: Int) -> Int64 { (Int64(1) << (3 * digits)) - 1 }
 
-  public init(_ fd: FileDescriptor) {
+  public init(_ fd: consuming FileDescriptor) {
     self.fd = fd
     output.reserveCapacity(Self.flushThreshold + 4 * TarField.blockSize)
   }
@@ -122,6 +123,9 @@ public final class TarWriter {
   }
 
   /// Pads the last entry and writes the end-of-archive marker (two zero blocks).
+  /// fsync(2) of the archive written so far (after `finish`, all of it).
+  public func sync() throws { try fd.fsync() }
+
   public func finish() throws {
     try closeEntry()
     if finished { return }

@@ -90,7 +90,6 @@ public struct CgroupError: CausedError, Sendable {
 enum ControlFile {
   static func write(_ path: String, _ value: String) throws {
     let fd = try FileDescriptor.open(path, O_WRONLY | O_TRUNC)
-    defer { fd.close() }
     do {
       try fd.write(Array(value.utf8))
     } catch let error as SystemError {
@@ -103,7 +102,6 @@ enum ControlFile {
   static func writeEach(_ path: String, _ values: [String]) throws {
     guard !values.isEmpty else { return }
     let fd = try FileDescriptor.open(path, O_WRONLY | O_TRUNC)
-    defer { fd.close() }
     for value in values {
       do {
         try fd.write(Array(value.utf8))

@@ -30,19 +30,17 @@ public enum DeviceProgram {
   /// attach, so that programs of an enclosing cgroup keep running as well), then the old ones are
   /// detached, so that there is no moment without a filter. Removing the directory detaches it.
   public static func install(_ program: [BPFInstruction], in directory: String) throws {
-    let cgroup = try syscall("open", path: directory) { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-    defer { close(cgroup) }
-    let old = try attached(cgroup: cgroup, directory: directory)
-    let loaded = try load(program)
-    defer { close(loaded) }
-    try retryingEINTR("BPF_PROG_ATTACH", directory) { cl_bpf_device_prog_attach(cgroup, loaded) }
+    let cgroup = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY)
+    let old = try attached(cgroup: cgroup.raw, directory: directory)
+    let loaded = FileDescriptor(adopting: try load(program))
+    try retryingEINTR("BPF_PROG_ATTACH", directory) { cl_bpf_device_prog_attach(cgroup.raw, loaded.raw) }
     for id in old {
-      let fd = cl_bpf_prog_get_fd_by_id(id)
+      let raw = cl_bpf_prog_get_fd_by_id(id)
       // Gone already: someone else replaced it in the meantime.
-      if fd < 0 && Errno.current == .ENOENT { continue }
-      if fd < 0 { throw BPFError("BPF_PROG_GET_FD_BY_ID", path: directory) }
-      defer { close(fd) }
-      if cl_bpf_device_prog_detach(cgroup, fd) < 0 && Errno.current != .ENOENT {
+      if raw < 0 && Errno.current == .ENOENT { continue }
+      if raw < 0 { throw BPFError("BPF_PROG_GET_FD_BY_ID", path: directory) }
+      let fd = FileDescriptor(adopting: raw)
+      if cl_bpf_device_prog_detach(cgroup.raw, fd.raw) < 0 && Errno.current != .ENOENT {
         throw BPFError("BPF_PROG_DETACH", path: directory)
       }
     }
@@ -50,9 +48,8 @@ public enum DeviceProgram {
 
   /// The ids of the device programs attached to `directory` itself (not those inherited from above).
   public static func attached(to directory: String) throws -> [UInt32] {
-    let cgroup = try syscall("open", path: directory) { open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC) }
-    defer { close(cgroup) }
-    return try attached(cgroup: cgroup, directory: directory)
+    let cgroup = try FileDescriptor.open(directory, O_RDONLY | O_DIRECTORY)  // open until the query is done
+    return try attached(cgroup: cgroup.raw, directory: directory)
   }
 
   static func attached(cgroup: Int32, directory: String) throws(BPFError) -> [UInt32] {

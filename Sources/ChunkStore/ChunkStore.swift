@@ -15,7 +15,7 @@ public final class ChunkStore: @unchecked Sendable {
   /// Pack IDs by their number in `ChunkLocation.pack`.
   public private(set) var packIDs: [Digest] = []
   private var locations: [Digest: ChunkLocation] = [:]
-  private let packFiles = Mutex<[UInt32: FileDescriptor]>([:])
+  private let packFiles = Mutex<[UInt32: SharedDescriptor]>([:])
   private let blocks = BlockCache(capacity: 16)
 
   public var packsDirectory: String { location.packsDirectory }
@@ -41,8 +41,6 @@ public final class ChunkStore: @unchecked Sendable {
     try reloadPacks()
   }
 
-  deinit { packFiles.withLock { for fd in $0.values { fd.close() } } }
-
   /// The IDs of the committed packs on disk: those with an .idx (a .pack alone is an interrupted write).
   public func committedPackIDs() throws -> [Digest] {
     try Files.list(packsDirectory).compactMap { name in
@@ -65,9 +63,7 @@ public final class ChunkStore: @unchecked Sendable {
       table.reserveCapacity(table.count + entries.count)
       for (d, l) in entries where table[d] == nil { table[d] = l }
     }
-    packFiles.withLock {
-      for fd in $0.values { fd.close() }; $0 = [:]
-    }
+    packFiles.withLock { $0 = [:] }
     blocks.clear()
     packIDs = ids
     locations = table
@@ -84,12 +80,13 @@ public final class ChunkStore: @unchecked Sendable {
   public func location(of digest: Digest) -> ChunkLocation? { locations[digest] }
   public var allChunks: Dictionary<Digest, ChunkLocation>.Keys { locations.keys }
 
-  func packFile(_ pack: UInt32) throws -> FileDescriptor {
+  func packFile(_ pack: UInt32) throws -> SharedDescriptor {
     try packFiles.withLock { files in
-      if let fd = files[pack] { return fd }
-      let fd = try FileDescriptor.open("\(packsDirectory)/\(packIDs[Int(pack)].hex).pack", O_RDONLY)
-      files[pack] = fd
-      return fd
+      if let file = files[pack] { return file }
+      let file = SharedDescriptor(
+        try FileDescriptor.open("\(packsDirectory)/\(packIDs[Int(pack)].hex).pack", O_RDONLY))
+      files[pack] = file
+      return file
     }
   }
 
@@ -97,9 +94,9 @@ public final class ChunkStore: @unchecked Sendable {
   func readBlock(_ loc: ChunkLocation) throws -> [UInt8] {
     let key = BlockCache.Key(pack: loc.pack, offset: loc.blockOffset)
     if let cached = blocks.get(key) { return cached }
-    let fd = try packFile(loc.pack)
+    let pack = try packFile(loc.pack)
     var stored = [UInt8](repeating: 0, count: Int(loc.blockStoredLength))
-    let n = try stored.withUnsafeMutableBytes { try fd.pread(into: $0, at: Int64(loc.blockOffset)) }
+    let n = try stored.withUnsafeMutableBytes { try pack.fd.pread(into: $0, at: Int64(loc.blockOffset)) }
     let packName = packIDs[Int(loc.pack)].hex
     guard n == stored.count else {
       throw StoreError.corruptChunk(

@@ -37,7 +37,6 @@ extension ChunkStore {
         report.problems.append("pack \(id.hex).pack: missing (its index names \(entries.count) chunks)")
         continue
       }
-      defer { fd.close() }
       var blocks: [UInt64: [(Digest, ChunkLocation)]] = [:]
       for e in entries { blocks[e.1.blockOffset, default: []].append(e) }
       for (offset, members) in blocks.sorted(by: { $0.key < $1.key }) {
@@ -134,7 +133,6 @@ extension ChunkStore {
   /// dead chunks in it: recompressing would cost more than the bytes are worth.)
   private func rewritePack(_ path: String, keeping keep: [(Digest, ChunkLocation)]) throws -> Int64 {
     let fd = try FileDescriptor.open(path, O_RDONLY)
-    defer { fd.close() }
     let writer = PackWriter(store: self)
     var blocks: [UInt64: [(Digest, ChunkLocation)]] = [:]
     for e in keep { blocks[e.1.blockOffset, default: []].append(e) }

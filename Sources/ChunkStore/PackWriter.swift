@@ -9,7 +9,7 @@ final class PackWriter: Sendable {
   private let store: ChunkStore
   private let state = Mutex(State())
 
-  struct State {
+  struct State: ~Copyable {
     var fd: FileDescriptor?
     var tmpPath = ""
     var size: Int64 = 0
@@ -28,11 +28,11 @@ final class PackWriter: Sendable {
         s.tmpPath = "\(store.tmpDirectory)/pack-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).pack"
         let fd = try FileDescriptor.open(s.tmpPath, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
         try fd.write(StoreLayout.packMagic)
-        s.fd = fd
+        s.fd = consume fd
         s.size = Int64(StoreLayout.packMagic.count)
       }
       let offset = s.size
-      try stored.withUnsafeBytes { try s.fd!.write($0) }
+      try stored.withUnsafeBytes { bytes in try s.fd?.write(bytes) }
       s.size += Int64(stored.count)
       s.written += Int64(stored.count)
       for (d, at, length) in chunks {
@@ -52,17 +52,12 @@ final class PackWriter: Sendable {
 
   /// Closes the open pack and publishes it into packs/.
   private func close(_ s: inout State) throws {
-    guard let fd = s.fd else { return }
-    defer {
-      fd.close()
-      s.fd = nil
-      s.entries = []
-    }
+    guard let fd = s.fd.take() else { return }
+    defer { s.entries = [] }
     try fd.fsync()
     let (index, id) = PackIndexRecord.serialize(s.entries)
     let idxTmp = s.tmpPath + ".idx"
     let idx = try FileDescriptor.open(idxTmp, O_WRONLY | O_CREAT | O_TRUNC, mode: 0o644)
-    defer { idx.close() }
     try idx.write(index)
     try idx.fsync()
     let base = "\(store.packsDirectory)/\(id.hex)"
@@ -75,11 +70,7 @@ final class PackWriter: Sendable {
   /// Removes the pack being written (committed packs stay; gc removes what nothing references).
   func discard() {
     state.withLock { s in
-      if let fd = s.fd {
-        fd.close()
-        unlink(s.tmpPath)
-        s.fd = nil
-      }
+      if s.fd.take() != nil { unlink(s.tmpPath) }
     }
   }
 }

@@ -38,15 +38,10 @@ extension ByteStream {
 /// Bytes of an open file descriptor (a file, a pipe, standard input).
 public final class FileStream: ByteStream {
   public let fd: FileDescriptor
-  private let owned: Bool
-  public init(_ fd: FileDescriptor, owned: Bool = true) {
-    self.fd = fd
-    self.owned = owned
-  }
+  public init(_ fd: consuming FileDescriptor) { self.fd = fd }
   public convenience init(path: String) throws {
     self.init(try FileDescriptor.open(path, O_RDONLY))
   }
-  deinit { if owned { fd.close() } }
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int { try fd.read(into: buffer) }
 }
 

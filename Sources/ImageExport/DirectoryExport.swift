@@ -55,7 +55,6 @@ extension Exporter {
 
   private func writeFile(_ i: Int, _ full: String) throws {
     let fd = try FileDescriptor.open(full, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode: 0o600)
-    defer { fd.close() }
     var offset: Int64 = 0
     try content(i) { bytes in
       if Self.isZero(bytes) {

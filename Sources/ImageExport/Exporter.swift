@@ -81,9 +81,8 @@ extension Exporter {
   /// Exports to a tar (PAX: long names, xattrs and nanosecond times kept) at `path`, atomically.
   public func exportTar(to path: String) throws {
     let tmp = "\(Files.dirname(of: path))/.tmp-export-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
-    let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
+    let writer = TarWriter(try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644))
     do {
-      let writer = TarWriter(fd)
       try forEachEntry { i, path, linkTo in
         let a = index.attributes(i)
         var h = TarHeader(
@@ -114,11 +113,9 @@ extension Exporter {
         if h.type == .regular { try content(i) { try writer.write($0) } }
       }
       try writer.finish()
-      try fd.fsync()
-      fd.close()
+      try writer.sync()
       _ = try syscall("rename", path: path) { rename(tmp, path) }
     } catch {
-      fd.close()
       unlink(tmp)
       throw error
     }

@@ -43,7 +43,6 @@ struct DirectorySource {
     case S_IFREG:
       header.size = Int64(st.st_size)
       let fd = try FileDescriptor.open(full, O_RDONLY | O_NOFOLLOW)
-      defer { fd.close() }
       try visit(header) { buffer in try fd.read(into: buffer) }
     case S_IFLNK:
       header.type = .symlink

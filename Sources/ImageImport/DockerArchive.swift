@@ -47,7 +47,6 @@ struct DockerArchive {
       }
       guard m.size <= 64 << 20 else { throw ImportError("\"\(name)\" is too large for JSON (\(m.size) bytes)") }
       let fd = try FileDescriptor.open(path, O_RDONLY)
-      defer { fd.close() }
       var bytes = [UInt8](repeating: 0, count: Int(m.size))
       _ = try bytes.withUnsafeMutableBytes { try fd.pread(into: $0, at: m.offset) }
       return bytes
@@ -84,13 +83,11 @@ final class SliceStream: ByteStream {
   private var offset: Int64
   private var remaining: Int64
 
-  init(fd: FileDescriptor, offset: Int64, size: Int64) throws {
+  init(fd: consuming FileDescriptor, offset: Int64, size: Int64) throws {
     self.fd = fd
     self.offset = offset
     self.remaining = size
   }
-
-  deinit { fd.close() }
 
   func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
     let want = Int(min(Int64(buffer.count), remaining))

@@ -27,7 +27,6 @@ public final class ImageIndex: @unchecked Sendable {
   /// memory first.
   public convenience init(path: String, expect: Digest? = nil) throws {
     let fd = try FileDescriptor.open(path, O_RDONLY)
-    defer { fd.close() }
     let size = Int(try fd.size())
     guard size >= 4 else { throw IndexError("\(path): too short to be an image index") }
     guard let p = mmap(nil, size, PROT_READ, MAP_SHARED, fd.raw, 0), p != MAP_FAILED else {

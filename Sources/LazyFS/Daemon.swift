@@ -18,9 +18,9 @@ public enum Daemon {
   /// Spawns `/proc/self/exe arguments…` as the daemon and waits until it reports (at most `timeout`
   /// seconds). Throws with the daemon's own message when it fails.
   public static func start(arguments: [String], logFile: String?, timeout: Double = 60) throws {
-    let pipe = try OwnedDescriptor.pipe()
+    let pipe = try FileDescriptor.pipe()
     // Above the descriptors the child's stdio is set up on, whatever the caller had open.
-    let writeEnd = OwnedDescriptor(adopting: try syscall("fcntl") { fcntl(pipe.write.raw, F_DUPFD_CLOEXEC, 10) })
+    let writeEnd = FileDescriptor(adopting: try syscall("fcntl") { fcntl(pipe.write.raw, F_DUPFD_CLOEXEC, 10) })
     var configuration = ChildProcess.Configuration(path: "/proc/self/exe", arguments: ["lazyfs"] + arguments)
     configuration.stdout = logFile.map { .file($0, append: true) } ?? .null
     configuration.stderr = configuration.stdout
@@ -46,11 +46,11 @@ public enum Daemon {
   /// argument parsing, and finds the store already in the page cache.
   public static func fork(logFile: String?, timeout: Double = 60, serve: (Readiness) -> Int32) throws -> Bool {
     guard threadCount() == 1 else { return false }
-    let pipe = try OwnedDescriptor.pipe()
-    var log: OwnedDescriptor? = nil
+    let pipe = try FileDescriptor.pipe()
+    var log: FileDescriptor? = nil
     if let logFile {
       let fd = try syscall("open", path: logFile) { open(logFile, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o640) }
-      log = OwnedDescriptor(adopting: fd)
+      log = FileDescriptor(adopting: fd)
     }
     let pid = try syscall("fork") { Glibc.fork() }
     if pid == 0 {
@@ -125,8 +125,8 @@ public enum Daemon {
 
 /// The daemon's end of the readiness pipe, when it was started by `Daemon.start`.
 public final class Readiness: Sendable {
-  private let fd: Int32
-  private let sent = Atomic<Bool>(false)
+  /// Until the one report is sent.
+  private let pipe: Mutex<FileDescriptor?>
 
   /// The pipe named in the environment, taken out of it so that nothing the daemon starts (fusermount3)
   /// inherits it: a second holder of the write end would hide the daemon's death from the parent.
@@ -139,7 +139,7 @@ public final class Readiness: Sendable {
     return Readiness(fd: fd)
   }
 
-  init(fd: Int32) { self.fd = fd }
+  init(fd: Int32) { pipe = Mutex(FileDescriptor(adopting: fd)) }
 
   public func ready() { send("ready") }
 
@@ -147,11 +147,9 @@ public final class Readiness: Sendable {
     send("error " + message.replacing("\n", with: " "))
   }
 
-  /// Sends one report; later ones are dropped (the parent reads one line).
+  /// Sends one report and closes the pipe; later ones are dropped (the parent reads one line).
   private func send(_ line: String) {
-    guard !sent.exchange(true, ordering: .relaxed) else { return }
-    let bytes = Array((line + "\n").utf8)
-    _ = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-    close(fd)
+    guard let fd = pipe.withLock({ $0.take() }) else { return }
+    try? fd.write(Array((line + "\n").utf8))
   }
 }

@@ -11,30 +11,24 @@ import LinuxSystem
 enum DirectMount {
   /// Mounts a FUSE file system at `mountpoint` and returns the /dev/fuse descriptor serving it.
   static func mount(_ mountpoint: String, source: String, allowOther: Bool, setuid: Bool) throws -> Int32 {
-    let fd = open("/dev/fuse", O_RDWR | O_CLOEXEC)
-    guard fd >= 0 else { throw SystemError("open", path: "/dev/fuse") }
+    let device = try FileDescriptor.open("/dev/fuse", O_RDWR)
     var st = stat()
-    guard stat(mountpoint, &st) == 0 else {
-      let error = SystemError("stat", path: mountpoint)
-      close(fd)
-      throw error
-    }
-    var data = "fd=\(fd),rootmode=\(String(st.st_mode & S_IFMT, radix: 8)),user_id=0,group_id=0,default_permissions"
+    guard stat(mountpoint, &st) == 0 else { throw SystemError("stat", path: mountpoint) }
+    var data =
+      "fd=\(device.raw),rootmode=\(String(st.st_mode & S_IFMT, radix: 8)),user_id=0,group_id=0,default_permissions"
     if allowOther { data += ",allow_other" }
     var flags = UInt(MS_RDONLY)
     if !setuid { flags |= UInt(MS_NOSUID | MS_NODEV) }
     guard Glibc.mount(source, mountpoint, "fuse.lazyfs", flags, data) == 0 else {
-      let error = SystemError("mount(fuse.lazyfs)", path: mountpoint)
-      close(fd)
-      throw error
+      throw SystemError("mount(fuse.lazyfs)", path: mountpoint)
     }
-    return fd
+    return device.release()  // libfuse's session owns it from here
   }
 
   /// Forks the watcher for the mount at `mountpoint` that is `mount` (its device and source, as in mountinfo);
   /// returns its pid. Call while the process is single-threaded.
   static func startWatcher(_ mountpoint: String, mount: MountIdentity) throws -> pid_t {
-    let pipe = try OwnedDescriptor.pipe()
+    let pipe = try FileDescriptor.pipe()
     let pid = try syscall("fork") { fork() }
     if pid == 0 { watch(readEnd: pipe.read.raw, mountpoint: mountpoint, mount: mount) }
     _ = consume pipe.read

@@ -28,7 +28,7 @@ public enum Mounter {
   public static func prepare(_ request: MountRequest) throws -> PreparedMount {
     try request.validate()
     do {
-      _ = OwnedDescriptor(adopting: try syscall("open", path: "/dev/fuse") { open("/dev/fuse", O_RDWR | O_CLOEXEC) })
+      _ = FileDescriptor(adopting: try syscall("open", path: "/dev/fuse") { open("/dev/fuse", O_RDWR | O_CLOEXEC) })
     } catch {
       throw MountError(
         "no usable /dev/fuse (is the fuse module loaded, or the device given to this container?)", cause: error)

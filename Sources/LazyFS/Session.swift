@@ -174,7 +174,6 @@ public final class FuseSession {
     let path = "/sys/class/bdi/\(DeviceNumber.major(dev)):\(DeviceNumber.minor(dev))/read_ahead_kb"
     do {
       let fd = try FileDescriptor.open(path, O_WRONLY)
-      defer { fd.close() }
       try fd.write(Array("\(kilobytes)\n".utf8))
     } catch {
       logger.debug("readahead stays at the kernel's default: \(error)")

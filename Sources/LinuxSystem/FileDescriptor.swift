@@ -1,18 +1,48 @@
+import CLinux
 import Glibc
 
-/// A plain file descriptor with the handful of operations the store and importer need.
-/// Ownership is explicit: whoever opens it closes it.
-public struct FileDescriptor: Sendable, Hashable {
+/// A file descriptor this value owns: closed exactly once, when the value goes away (or by `close()`), and
+/// never copied, only moved (`consume`) or lent (`borrowing`). A `defer { close(fd) }` forgotten on one
+/// error path, or run twice on a copied struct, is a leak or a close of someone else's descriptor; here
+/// neither can be written. A descriptor shared by many readers for a long time (a store's pack files)
+/// lives in a `SharedDescriptor`.
+public struct FileDescriptor: ~Copyable, Sendable {
   public let raw: Int32
-  public init(raw: Int32) { self.raw = raw }
+
+  /// Takes ownership of `raw`, which must be open.
+  public init(adopting raw: Int32) { self.raw = raw }
+
+  deinit { _ = Glibc.close(raw) }
 
   public static func open(
     _ path: String, _ flags: Int32, mode: mode_t = 0o644, at dir: Int32 = AT_FDCWD
   ) throws -> FileDescriptor {
-    FileDescriptor(raw: try syscall("open", path: path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) })
+    FileDescriptor(adopting: try syscall("open", path: path) { Glibc.openat(dir, path, flags | O_CLOEXEC, mode) })
   }
 
-  public func close() { _ = Glibc.close(raw) }
+  /// Closes it now rather than at the end of its scope.
+  public consuming func close() { _ = Glibc.close(release()) }
+
+  /// Gives the descriptor up without closing it: the caller owns it now.
+  public consuming func release() -> Int32 {
+    let raw = self.raw
+    discard self
+    return raw
+  }
+
+  /// Both ends of a new pipe, close-on-exec from the start (pipe2: no window in which a concurrent spawn
+  /// inherits them, as pipe followed by fcntl has).
+  public static func pipe() throws -> Pipe {
+    var fds: [Int32] = [-1, -1]
+    _ = try syscall("pipe2") { cl_pipe2_cloexec(&fds) }
+    return Pipe(read: FileDescriptor(adopting: fds[0]), write: FileDescriptor(adopting: fds[1]))
+  }
+
+  /// Both ends of a pipe; take them apart with `consume` (`let w = pipe.write`).
+  @frozen public struct Pipe: ~Copyable {
+    public var read: FileDescriptor
+    public var write: FileDescriptor
+  }
 
   /// Reads up to `buffer.count` bytes; 0 means end of file.
   public func read(into buffer: UnsafeMutableRawBufferPointer) throws -> Int {
@@ -96,4 +126,11 @@ public struct FileDescriptor: Sendable, Hashable {
       capacity *= 2
     }
   }
+}
+
+/// A descriptor many holders share for as long as any of them needs it (a store's open pack files, handed
+/// to concurrent readers); closed when the last reference goes.
+public final class SharedDescriptor: Sendable {
+  public let fd: FileDescriptor
+  public init(_ fd: consuming FileDescriptor) { self.fd = fd }
 }

@@ -16,10 +16,14 @@ public enum Files {
     do {
       try fd.write(bytes)
       if durable { try fd.fsync() }
-      fd.close()
+    } catch {
+      unlink(tmp)
+      throw error
+    }
+    fd.close()
+    do {
       _ = try syscall("rename", path: path) { Glibc.rename(tmp, path) }
     } catch {
-      fd.close()
       unlink(tmp)
       throw error
     }
@@ -27,17 +31,11 @@ public enum Files {
   }
 
   public static func fsyncDirectory(_ dir: String) {
-    let fd = Glibc.open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-    if fd >= 0 {
-      Glibc.fsync(fd)
-      Glibc.close(fd)
-    }
+    if let fd = try? FileDescriptor.open(dir, O_RDONLY | O_DIRECTORY) { try? fd.fsync() }
   }
 
   public static func read(_ path: String) throws -> [UInt8] {
-    let fd = try FileDescriptor.open(path, O_RDONLY)
-    defer { fd.close() }
-    return try fd.readAll()
+    try FileDescriptor.open(path, O_RDONLY).readAll()
   }
 
   public static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
@@ -111,30 +109,22 @@ public enum Files {
 /// An advisory lock on a file (flock), shared or exclusive, released on `unlock` (once; later calls do
 /// nothing, so a descriptor number reused elsewhere is never closed by mistake) or at process exit.
 public final class FileLock: Sendable {
-  public let fd: FileDescriptor
-  private let held = Mutex(true)
+  /// The locked file, until `unlock` closes it.
+  private let fd: Mutex<FileDescriptor?>
 
-  private init(fd: FileDescriptor) { self.fd = fd }
+  private init(fd: consuming FileDescriptor) { self.fd = Mutex(fd) }
 
   public static func acquire(_ path: String, exclusive: Bool, wait: Bool = true) throws -> FileLock? {
     let fd = try FileDescriptor.open(path, O_RDWR | O_CREAT, mode: 0o644)
     var op = exclusive ? LOCK_EX : LOCK_SH
     if !wait { op |= LOCK_NB }
-    while flock(fd.raw, op) != 0 {
-      if errno == EINTR { continue }
-      let e = Errno.current
-      fd.close()
-      if e == .EAGAIN || e.rawValue == EWOULDBLOCK { return nil }
-      throw SystemError("flock", path: path, errno: e)
+    do {
+      _ = try syscall("flock", path: path) { flock(fd.raw, op) }
+    } catch let error as SystemError where error.errno.isTransient {
+      return nil  // EWOULDBLOCK: held elsewhere, and not waiting
     }
     return FileLock(fd: fd)
   }
 
-  public func unlock() {
-    if held.withLock({ h in
-      defer { h = false }; return h
-    }) {
-      fd.close()
-    }
-  }
+  public func unlock() { fd.withLock { $0 = nil } }
 }

@@ -66,7 +66,7 @@ public enum ProcessExit {
 /// A process held by a pidfd: a signal through it can never reach a later process that got the same pid.
 /// Open it before checking that the pid is still the process meant (its start time), then signal.
 public struct ProcessHandle: ~Copyable {
-  private let pidfd: OwnedDescriptor
+  private let pidfd: FileDescriptor
   public let pid: pid_t
 
   /// nil when there is no such process any more.
@@ -76,7 +76,7 @@ public struct ProcessHandle: ~Copyable {
       if errno == ESRCH { return nil }
       throw SystemError("pidfd_open", path: "\(pid)")
     }
-    pidfd = OwnedDescriptor(adopting: fd)
+    pidfd = FileDescriptor(adopting: fd)
     self.pid = pid
   }
 

@@ -31,9 +31,7 @@ public enum Timeline {
     var line = verb
     for mark in marks.dropFirst() { line += " \(mark.name)=\((mark.nanoseconds - first.nanoseconds) / 1000)" }
     line += "\n"
-    let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { return }
-    _ = line.withCString { write(fd, $0, strlen($0)) }
-    close(fd)
+    guard let fd = try? FileDescriptor.open(path, O_WRONLY | O_CREAT | O_APPEND) else { return }
+    try? fd.write(Array(line.utf8))
   }
 }

@@ -66,7 +66,6 @@ public final class DiskCache: @unchecked Sendable {
     let tmp = "\(directory)/.tmp-\(key)-\(UInt32.random(in: 0...UInt32.max))"
     do {
       let fd = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o600)
-      defer { fd.close() }
       try bytes.withUnsafeBytes { try fd.write($0) }
       guard rename(tmp, "\(directory)/\(key)") == 0 else { throw SystemError("rename", path: tmp) }
     } catch {

@@ -61,7 +61,6 @@ public enum Publisher {
   /// Copies a file to `target` through a temporary name (the kernel copies: sendfile).
   private static func copy(_ source: String, to target: String) throws -> Int64 {
     let input = try FileDescriptor.open(source, O_RDONLY)
-    defer { input.close() }
     let size = try input.size()
     let tmp = "\(Files.dirname(of: target))/.tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
     let output = try FileDescriptor.open(tmp, O_WRONLY | O_CREAT | O_EXCL, mode: 0o644)
@@ -73,11 +72,15 @@ public enum Publisher {
         done += Int64(n)
       }
       try output.fsync()
-      output.close()
+    } catch {
+      unlink(tmp)
+      throw error
+    }
+    output.close()
+    do {
       _ = try syscall("rename", path: target) { rename(tmp, target) }
       return size
     } catch {
-      output.close()
       unlink(tmp)
       throw error
     }

@@ -7,10 +7,11 @@ import LinuxSystem
 /// payload; the runtime keeps no copy, so the master closes when its receiver is done with it.
 public enum ConsoleSocket {
   public static func send(master: Int32, to path: String) throws {
-    let fd = try syscall("socket", path: path) {
-      socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-    }
-    defer { close(fd) }
+    let socketFD = FileDescriptor(
+      adopting: try syscall("socket", path: path) {
+        socket(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+      })
+    let fd = socketFD.raw
     var address = sockaddr_un()
     address.sun_family = sa_family_t(AF_UNIX)
     let bytes = Array(path.utf8)

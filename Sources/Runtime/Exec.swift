@@ -69,9 +69,8 @@ extension Runtime {
     do {
       try child.proceed()
       if plan.console, let socket = options.consoleSocket {
-        let master = try child.receiveConsole()
-        defer { close(master) }
-        try ConsoleSocket.send(master: master, to: socket)
+        let master = FileDescriptor(adopting: try child.receiveConsole())
+        try ConsoleSocket.send(master: master.raw, to: socket)
       }
       try child.waitExec()
       if let pidFile = options.pidFile {

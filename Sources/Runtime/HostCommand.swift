@@ -27,14 +27,14 @@ struct HostCommand {
   typealias Outcome = ChildProcess.Exit
 
   func run() throws -> Outcome {
-    let stdin = OwnedDescriptor(adopting: try syscall("memfd_create") { cfi_memfd("stdin") })
+    let stdin = FileDescriptor(adopting: try syscall("memfd_create") { cfi_memfd("stdin") })
     if !input.isEmpty {
       _ = try input.withUnsafeBytes { bytes in
         try syscall("write", path: "memfd") { write(stdin.raw, bytes.baseAddress, bytes.count) }
       }
       lseek(stdin.raw, 0, SEEK_SET)
     }
-    let pipe = try OwnedDescriptor.pipe()
+    let pipe = try FileDescriptor.pipe()
     let child: ChildProcess
     if let target = namespacesOf {
       child = ChildProcess(adopting: try spawnInside(target, stdio: [stdin.raw, pipe.write.raw, pipe.write.raw]))

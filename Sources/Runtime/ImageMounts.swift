@@ -34,9 +34,7 @@ struct ImageMounts {
     let mnt = mountPoint(digest)
     try Files.makeDirectory(mnt)
     let user = "\(base)/users/\(id)"
-    let fd = open(user, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-    guard fd >= 0 else { throw SystemError("open", path: user) }
-    close(fd)
+    _ = try FileDescriptor.open(user, O_WRONLY | O_CREAT)
     if !MountInfo.mounts(under: base).contains(mnt) {
       do {
         try image.mountImage(digest: digest, at: mnt)

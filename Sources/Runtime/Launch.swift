@@ -16,8 +16,8 @@ extension Runtime {
     var prepared = prepared
     var process: InitProcess?
     var cgroupCreated = false
-    var stateDirectory: Int32 = -1
-    defer { if stateDirectory >= 0 { close(stateDirectory) } }
+    /// The state directory, opened (O_PATH) when the init needs it: for the exec fifo or start hooks.
+    var stateDirectory: FileDescriptor? = nil
     let created = Timestamp.now()
     do {
       if let lazyRoot = prepared.bundle.lazyRoot {
@@ -37,18 +37,17 @@ extension Runtime {
         let fifo = store.fifo(id)
         _ = try syscall("mkfifo", path: fifo) { mkfifo(fifo, 0o622) }
         chmod(fifo, 0o622)
-        let directory = store.directory(id)
-        stateDirectory = try syscall("open", path: directory) { open(directory, oPath | O_DIRECTORY | O_CLOEXEC) }
-        initGate = .fifo(directory: stateDirectory, name: "exec.fifo")
+        let directory = FileDescriptor(adopting: try Self.openStateDirectory(store.directory(id)))
+        initGate = .fifo(directory: directory.raw, name: "exec.fifo")
+        stateDirectory = consume directory
       case .message:
         initGate = .message
       }
-      if !plan.startHooks.isEmpty && stateDirectory < 0 {
-        let directory = store.directory(id)
-        stateDirectory = try syscall("open", path: directory) { open(directory, oPath | O_DIRECTORY | O_CLOEXEC) }
+      if !plan.startHooks.isEmpty && stateDirectory == nil {
+        stateDirectory = FileDescriptor(adopting: try Self.openStateDirectory(store.directory(id)))
       }
       let spawned = try InitProcess.spawn(
-        plan, gate: initGate, placement: prepared.cgroup.placement, stateDirectory: stateDirectory)
+        plan, gate: initGate, placement: prepared.cgroup.placement, stateDirectory: stateDirectory?.raw ?? -1)
       process = spawned
       Timeline.mark("clone")
       if plan.userNamespace { try writeIDMaps(pid: spawned.pid, plan) }
@@ -62,9 +61,8 @@ extension Runtime {
         try runCreateHooks(id, prepared, initProcess: spawned, created: created)
       }
       if plan.console, let consoleSocket {
-        let master = try spawned.receiveConsole()
-        defer { close(master) }
-        try ConsoleSocket.send(master: master, to: consoleSocket)
+        let master = FileDescriptor(adopting: try spawned.receiveConsole())
+        try ConsoleSocket.send(master: master.raw, to: consoleSocket)
       }
       // The state is written while the init sets itself up on the other core; a failed set-up removes it
       // with the rest of the state directory below.
@@ -95,14 +93,18 @@ extension Runtime {
 
   enum LaunchGate { case fifo, message }
 
+  private static func openStateDirectory(_ path: String) throws -> Int32 {
+    try syscall("open", path: path) { open(path, oPath | O_DIRECTORY | O_CLOEXEC) }
+  }
+
   /// `lo` of the init's new network namespace comes up, as runc and crun leave it. Done here, from this
   /// thread entering the namespace for a moment, while the init makes its mounts: bringing up `lo` (IPv4
   /// and IPv6 loopback addresses and routes) took ~0.4 ms of the init's set-up when the init did it.
   private func bringUpLoopback(of process: InitProcess) throws {
     let path = "/proc/\(process.pid)/ns/net"
-    let fd: OwnedDescriptor
+    let fd: FileDescriptor
     do {
-      fd = OwnedDescriptor(adopting: try syscall("open", path: path) { Glibc.open(path, O_RDONLY | O_CLOEXEC) })
+      fd = FileDescriptor(adopting: try syscall("open", path: path) { Glibc.open(path, O_RDONLY | O_CLOEXEC) })
     } catch let error as SystemError where error.errno == .ENOENT || error.errno == .ESRCH {
       return  // an init already gone reports why through waitReady
     }
@@ -116,7 +118,6 @@ extension Runtime {
   /// has to outlive a crash of this process, not of the machine, which takes the cgroup along.
   private func recordCgroup(_ id: String, _ prepared: Prepared) throws {
     let fd = try FileDescriptor.open(store.cgroupRecord(id), O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-    defer { fd.close() }
     try fd.write(Array("\(prepared.cgroupVersion.rawValue) \(prepared.cgroup.path)".utf8))
   }
 

@@ -89,7 +89,6 @@ extension Files {
   /// Writes `text` to an existing file (a /proc or cgroup control file) in one write.
   static func writeText(_ path: String, _ text: String) throws {
     let fd = try FileDescriptor.open(path, O_WRONLY)
-    defer { fd.close() }
     try fd.write(Array(text.utf8))
   }
 }

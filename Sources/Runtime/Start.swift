@@ -17,9 +17,8 @@ extension Runtime {
     }
     try writeHookState(state)
     let path = store.fifo(id)
-    let fd = try syscall("open", path: path) { open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) }
-    defer { close(fd) }
-    let reply = try readReply(fd, path: path, state: state)
+    let fd = try FileDescriptor.open(path, O_RDONLY | O_NONBLOCK)
+    let reply = try readReply(fd.raw, path: path, state: state)
     unlink(path)
     if reply != [UInt8(ascii: "0")] { throw Self.startFailure(reply) }
     runHooksWarning("poststart", state.hooks?.poststart, state: ociState(state))

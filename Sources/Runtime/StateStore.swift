@@ -89,7 +89,7 @@ public struct ContainerLock: Sendable {
   public let fd: Int32
 
   init(_ path: String, exclusive: Bool) throws {
-    let fd = OwnedDescriptor(
+    let fd = FileDescriptor(
       adopting: try syscall("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
     _ = try syscall("flock", path: path) { flock(fd.raw, exclusive ? LOCK_EX : LOCK_SH) }
     self.fd = fd.release()

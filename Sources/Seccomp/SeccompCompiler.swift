@@ -1,5 +1,6 @@
 import CSeccomp
 import Glibc
+import LinuxSystem
 import OCISpec
 
 /// Compiles the `linux.seccomp` section of a config into a classic BPF program with libseccomp. The
@@ -83,9 +84,10 @@ public enum SeccompCompiler {
   }
 
   private static func export(_ context: scmp_filter_ctx) throws(SeccompError) -> [UInt8] {
-    let fd = cs_memfd()
-    guard fd >= 0 else { throw SeccompError(field: "linux.seccomp", "memfd_create: \(describe(-errno))") }
-    defer { close(fd) }
+    let raw = cs_memfd()
+    guard raw >= 0 else { throw SeccompError(field: "linux.seccomp", "memfd_create: \(describe(-errno))") }
+    let memfd = FileDescriptor(adopting: raw)
+    let fd = memfd.raw
     let rc = seccomp_export_bpf(context, fd)
     guard rc == 0 else { throw SeccompError(field: "linux.seccomp", "seccomp_export_bpf: \(describe(rc))") }
     let size = Int(lseek(fd, 0, SEEK_END))

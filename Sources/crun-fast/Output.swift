@@ -1,4 +1,5 @@
 import Glibc
+import LinuxSystem
 import Runtime
 
 /// stdout/stderr without print's dynamic casts, and the one error line every failure ends in, also
@@ -26,15 +27,14 @@ enum Output {
     let prefix = "crun-fast\(globals.verb.isEmpty ? "" : " " + globals.verb): "
     write(2, prefix + (level == "error" ? "" : level + ": ") + message + "\n")
     if let log = globals.log {
-      let fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
-      if fd >= 0 {
+      if let file = try? FileDescriptor.open(log, O_WRONLY | O_CREAT | O_APPEND) {
+        let fd = file.raw
         let time = isoTime()
         let line =
           globals.logFormat == "json"
           ? "{\"level\":\"\(level)\",\"msg\":\(jsonQuoted(message)),\"time\":\"\(time)\"}\n"
           : "time=\"\(time)\" level=\(level) msg=\(jsonQuoted(message))\n"
         write(fd, line)
-        close(fd)
       }
     }
   }

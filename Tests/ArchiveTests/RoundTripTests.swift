@@ -154,7 +154,6 @@ import Testing
       let dir = try TempDir()
       defer { dir.remove() }
       let fd = try FileDescriptor.open(dir.path + "/w.tar", O_WRONLY | O_CREAT)
-      defer { fd.close() }
       do {
         try body(TarWriter(fd))
       } catch let error as ArchiveError {

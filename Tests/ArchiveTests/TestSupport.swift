@@ -47,7 +47,6 @@ func writeArchive(_ entries: [(TarHeader, [UInt8])]) throws -> [UInt8] {
   let dir = try TempDir()
   defer { dir.remove() }
   let fd = try FileDescriptor.open(dir.path + "/out.tar", O_RDWR | O_CREAT | O_TRUNC)
-  defer { fd.close() }
   let writer = TarWriter(fd)
   for (header, data) in entries {
     try writer.append(header)

@@ -140,7 +140,6 @@ struct TestImageError: Error {}
 /// Flips every bit of the byte at `offset` of the file at `path`, in place (as a failing disk would).
 func flipByte(_ path: String, at offset: Int) throws {
   let fd = try FileDescriptor.open(path, O_RDWR)
-  defer { fd.close() }
   var byte: UInt8 = 0
   _ = try withUnsafeMutableBytes(of: &byte) { try fd.pread(into: $0, at: Int64(offset)) }
   byte ^= 0xff

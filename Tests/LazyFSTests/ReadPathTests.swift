@@ -174,13 +174,11 @@ struct ReadPathTests {
 /// Reads up to `count` bytes of `path` at `offset`.
 func readAt(_ path: String, _ offset: Int64, _ count: Int) throws -> [UInt8] {
   let fd = try FileDescriptor.open(path, O_RDONLY)
-  defer { fd.close() }
   return try pread(fd.raw, offset, count)
 }
 
 func flipByte(_ path: String, at offset: Int64) throws {
   let fd = try FileDescriptor.open(path, O_RDWR)
-  defer { fd.close() }
   var byte = try pread(fd.raw, offset, 1)
   byte[0] ^= 0xff
   try byte.withUnsafeBytes { try fd.pwrite($0, at: offset) }

@@ -111,10 +111,10 @@ func statistics(_ mountpoint: String) throws -> MountStatistics { try MountStati
 /// Reads `count` bytes at `offset` of an open file; the errno is thrown as a `SystemError`.
 func pread(_ fd: Int32, _ offset: Int64, _ count: Int) throws -> [UInt8] {
   var buffer = [UInt8](repeating: 0, count: count)
-  let n = try buffer.withUnsafeMutableBytes { b in
-    try FileDescriptor(raw: fd).pread(into: b, at: offset)
-  }
-  return Array(buffer[0..<n])
+  let file = FileDescriptor(adopting: fd)  // lent: the caller still owns `fd`
+  let n = Result { try buffer.withUnsafeMutableBytes { b in try file.pread(into: b, at: offset) } }
+  _ = file.release()
+  return Array(buffer[0..<(try n.get())])
 }
 
 /// The regular files under `root` (relative paths) with their sizes.

@@ -12,7 +12,7 @@ import Testing
   /// Runs `configuration` with stdout and stderr on a pipe; returns how it ended and what it wrote.
   func run(_ configuration: ChildProcess.Configuration, timeout: Double? = 30) throws -> ChildProcess.Exit {
     var configuration = configuration
-    let pipe = try OwnedDescriptor.pipe()
+    let pipe = try FileDescriptor.pipe()
     configuration.stdout = .descriptor(pipe.write.raw)
     configuration.stderr = .descriptor(pipe.write.raw)
     let child = try ChildProcess(configuration)
@@ -74,7 +74,7 @@ import Testing
     var configuration = shell("echo \"$A:$PWD\"; cat <&5")
     configuration.environment = ["A=b", "PATH=/usr/bin:/bin"]
     configuration.directory = "/tmp"
-    let input = try OwnedDescriptor.pipe()
+    let input = try FileDescriptor.pipe()
     _ = "passed\n".withCString { write(input.write.raw, $0, 7) }
     let end = input.read
     _ = consume input.write
@@ -124,7 +124,7 @@ import Testing
   }
 
   @Test func pipesAreCloseOnExecAndReleaseKeepsTheDescriptorOpen() throws {
-    let pipe = try OwnedDescriptor.pipe()
+    let pipe = try FileDescriptor.pipe()
     #expect(fcntl(pipe.read.raw, F_GETFD) & FD_CLOEXEC != 0)
     #expect(fcntl(pipe.write.raw, F_GETFD) & FD_CLOEXEC != 0)
     let readEnd = pipe.read.raw

@@ -32,7 +32,6 @@ public enum UringSwitch {
 
   private static func set(_ value: [UInt8]) throws {
     let fd = try FileDescriptor.open(path, O_WRONLY)
-    defer { fd.close() }
     try fd.write(value)
   }
 }
