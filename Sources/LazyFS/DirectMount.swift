@@ -22,7 +22,7 @@ enum DirectMount {
     guard Glibc.mount(source, mountpoint, "fuse.lazyfs", flags, data) == 0 else {
       throw SystemError("mount(fuse.lazyfs)", path: mountpoint)
     }
-    return device.release()  // libfuse's session owns it from here
+    return device.release()
   }
 
   /// Forks the watcher for the mount at `mountpoint` that is `mount` (its device and source, as in mountinfo);
@@ -43,9 +43,7 @@ enum DirectMount {
     _ = dup2(readEnd, 3)
     let null = open("/dev/null", O_RDWR)
     for fd: Int32 in 0...2 { _ = dup2(null, fd) }
-    for name in (try? Files.list("/proc/self/fd")) ?? [] {
-      if let fd = Int32(name), fd > 3 { close(fd) }
-    }
+    closefrom(4)
     if let comm = try? FileDescriptor.open("/proc/self/comm", O_WRONLY) {
       try? comm.write(Array("lazyfs-unmount".utf8))
       comm.close()

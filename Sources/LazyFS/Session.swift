@@ -75,13 +75,15 @@ public final class FuseSession {
     if geteuid() == 0 {
       // The daemon's pid in the source tells its mount from the next one on this path (`MountIdentity`).
       let source = "lazyfs:\(filesystem.digest.hex.prefix(12))@\(getpid())"
-      let fd = try DirectMount.mount(mountpoint, source: source, allowOther: allowOther, setuid: !allowOther || setuid)
-      let rc = lf_ring_install(session, fd, ring)
+      let device = FileDescriptor(
+        adopting: try DirectMount.mount(
+          mountpoint, source: source, allowOther: allowOther, setuid: !allowOther || setuid))
+      let rc = lf_ring_install(session, device.raw, ring)
       guard rc == 0 else {
         umount2(mountpoint, Int32(MNT_DETACH))
-        close(fd)
         throw MountError("mounting on \(mountpoint): \(libfuseLog.last ?? "fuse_session_custom_io: \(Errno(-rc))")")
       }
+      _ = device.release()  // the session owns it now
       if let ring { filesystem.transport.withLock { $0 = RingTransport(ring) } }
       (mounted, direct) = (true, true)
       guard let identity = MountTable.lazyfsMount(identifiedAt: mountpoint) else {

@@ -114,8 +114,12 @@ public final class FileLock: Sendable {
 
   private init(fd: consuming FileDescriptor) { self.fd = Mutex(fd) }
 
-  public static func acquire(_ path: String, exclusive: Bool, wait: Bool = true) throws -> FileLock? {
-    let fd = try FileDescriptor.open(path, O_RDWR | O_CREAT, mode: 0o644)
+  /// Locks the file at `path` (created if missing), or the directory at `path` with `directory`; nil when
+  /// it is held elsewhere and `wait` is false.
+  public static func acquire(_ path: String, exclusive: Bool, wait: Bool = true, directory: Bool = false) throws
+    -> FileLock?
+  {
+    let fd = try FileDescriptor.open(path, directory ? O_RDONLY | O_DIRECTORY : O_RDWR | O_CREAT, mode: 0o644)
     var op = exclusive ? LOCK_EX : LOCK_SH
     if !wait { op |= LOCK_NB }
     do {
@@ -127,4 +131,14 @@ public final class FileLock: Sendable {
   }
 
   public func unlock() { fd.withLock { $0 = nil } }
+
+  /// fstat(2) of the locked file (nil once unlocked): whether it is still linked, say, after waiting for
+  /// a lock on something another process may have removed meanwhile.
+  public func status() -> stat? {
+    fd.withLock { fd -> stat? in
+      var st = stat()
+      guard let raw = fd?.raw, fstat(raw, &st) == 0 else { return nil }
+      return st
+    }
+  }
 }

@@ -69,7 +69,7 @@ extension Runtime {
     do {
       try child.proceed()
       if plan.console, let socket = options.consoleSocket {
-        let master = FileDescriptor(adopting: try child.receiveConsole())
+        let master = try child.receiveConsole()
         try ConsoleSocket.send(master: master.raw, to: socket)
       }
       try child.waitExec()

@@ -7,14 +7,14 @@ import LinuxSystem
 /// the two step through the protocol (CONTINUE, READY, START, or ERROR from the child at any point).
 public final class InitProcess {
   public let pid: Int32
-  private var sync: Int32
+  /// Our end of the socket, until `closeSync`.
+  private var sync: FileDescriptor?
+  private var syncRaw: Int32 { sync?.raw ?? -1 }
 
-  private init(pid: Int32, sync: Int32) {
+  private init(pid: Int32, sync: consuming FileDescriptor) {
     self.pid = pid
-    self.sync = sync
+    self.sync = consume sync
   }
-
-  deinit { closeSync() }
 
   /// How the init waits for `start` once set up.
   public enum StartGate {
@@ -35,16 +35,16 @@ public final class InitProcess {
     var pair: [Int32] = [-1, -1]
     let type = Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue)
     _ = try syscall("socketpair") { socketpair(AF_UNIX, type, 0, &pair) }
-    var opened: [Int32] = []
-    defer {
-      for fd in opened { close(fd) }
-      close(pair[1])
-    }
+    let ours = FileDescriptor(adopting: pair[0])
+    // The child's end, and what the plan opens for it: closed here once the child has its copies.
+    let theirs = FileDescriptor(adopting: pair[1])
+    var opened: [SharedDescriptor] = []
     do {
       func open(_ path: String) throws -> Int32 {
-        let fd = try syscall("open", path: path) { Glibc.open(path, O_RDONLY | O_CLOEXEC) }
-        opened.append(fd)
-        return fd
+        let fd = try FileDescriptor.open(path, O_RDONLY)
+        let raw = fd.raw
+        opened.append(SharedDescriptor(fd))
+        return raw
       }
       let arena = CArena()
       var config = cfi_config()
@@ -59,7 +59,7 @@ public final class InitProcess {
       case .selfAttach(let files):
         let fds = try files.map { path in
           let fd = try syscall("open", path: path) { Glibc.open(path, O_WRONLY | O_CLOEXEC) }
-          opened.append(fd)
+          opened.append(SharedDescriptor(FileDescriptor(adopting: fd)))
           return fd
         }
         config.cgroup_task_fds = arena.array(fds)
@@ -68,10 +68,10 @@ public final class InitProcess {
         config.cgroup_dir_fd = try syscall("open", path: directory) {
           Glibc.open(directory, oPath | O_DIRECTORY | O_CLOEXEC)
         }
-        opened.append(config.cgroup_dir_fd)
+        opened.append(SharedDescriptor(FileDescriptor(adopting: config.cgroup_dir_fd)))
       case nil: break
       }
-      config.sync_fd = pair[1]
+      config.sync_fd = theirs.raw
       config.hostname = arena.string(plan.hostname)
       config.domainname = arena.string(plan.domainname)
       let steps = plan.steps.map { step in
@@ -136,10 +136,7 @@ public final class InitProcess {
       }
       let pid = withExtendedLifetime(arena) { cfi_spawn(&config) }
       guard pid > 0 else { throw SystemError("clone3") }
-      return InitProcess(pid: pid, sync: pair[0])
-    } catch {
-      close(pair[0])
-      throw error
+      return InitProcess(pid: pid, sync: ours)
     }
   }
 
@@ -165,16 +162,16 @@ public final class InitProcess {
   public func waitForHooks() throws { try expect(CFI_MSG_HOOKS) }
 
   /// Receives the pty master of a child with `console` set (sent after its mount steps); the caller owns it.
-  public func receiveConsole() throws -> Int32 {
+  public func receiveConsole() throws -> FileDescriptor {
     var message = [UInt8](repeating: 0, count: MemoryLayout<cfi_message>.size)
     var fd: Int32 = -1
-    let sync = self.sync
+    let sync = syncRaw
     let n = try syscall("recvmsg") {
       message.withUnsafeMutableBytes { cfi_receive_fd(sync, $0.baseAddress, $0.count, &fd) }
     }
     let type = n >= 4 ? message.withUnsafeBytes { $0.load(fromByteOffset: 0, as: Int32.self) } : 0
-    if type == Int32(CFI_MSG_CONSOLE.rawValue), fd >= 0 { return fd }
-    if fd >= 0 { close(fd) }
+    let received = fd >= 0 ? FileDescriptor(adopting: fd) : nil
+    if type == Int32(CFI_MSG_CONSOLE.rawValue), let received { return received }
     if n < 4 { throw RuntimeError("container init exited during set-up") }
     throw Self.error(from: message)
   }
@@ -187,7 +184,6 @@ public final class InitProcess {
     throw Self.error(from: message)
   }
 
-  /// Drops our end of the socket; an init still waiting on it exits.
   /// Kills the init and reaps it: undoing a set-up that failed after the clone.
   public func killAndReap() {
     closeSync()
@@ -196,21 +192,19 @@ public final class InitProcess {
     _ = try? child.wait()
   }
 
-  public func closeSync() {
-    if sync >= 0 { close(sync) }
-    sync = -1
-  }
+  /// Drops our end of the socket; an init still waiting on it exits.
+  public func closeSync() { sync = nil }
 
   private func send(_ type: cfi_message_type) throws {
     var message = [UInt8](repeating: 0, count: MemoryLayout<cfi_message>.size)
     message.withUnsafeMutableBytes { $0.storeBytes(of: Int32(type.rawValue), toByteOffset: 0, as: Int32.self) }
     _ = try syscall("send") {
-      message.withUnsafeBytes { Glibc.send(sync, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+      message.withUnsafeBytes { Glibc.send(syncRaw, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
     }
   }
 
   private func receive(_ message: inout [UInt8]) throws -> Int {
-    let sync = self.sync
+    let sync = syncRaw
     return try syscall("recv") { message.withUnsafeMutableBytes { recv(sync, $0.baseAddress, $0.count, 0) } }
   }
 

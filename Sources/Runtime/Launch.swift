@@ -61,7 +61,7 @@ extension Runtime {
         try runCreateHooks(id, prepared, initProcess: spawned, created: created)
       }
       if plan.console, let consoleSocket {
-        let master = FileDescriptor(adopting: try spawned.receiveConsole())
+        let master = try spawned.receiveConsole()
         try ConsoleSocket.send(master: master.raw, to: consoleSocket)
       }
       // The state is written while the init sets itself up on the other core; a failed set-up removes it

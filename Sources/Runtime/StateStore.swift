@@ -36,8 +36,7 @@ public struct StateStore: Sendable {
     let path = directory(id)
     do {
       let lock = try ContainerLock(path, exclusive: exclusive)
-      var st = stat()
-      if fstat(lock.fd, &st) != 0 || st.st_nlink == 0 {
+      if (lock.status()?.st_nlink ?? 0) == 0 {
         lock.release()
         throw RuntimeError("container \"\(id)\" does not exist")
       }
@@ -84,16 +83,20 @@ public struct StateStore: Sendable {
   }
 }
 
-/// An flock on a container's directory, released by `release()` or when the process exits.
-public struct ContainerLock: Sendable {
-  public let fd: Int32
+/// An flock on a container's directory, released by `release()`, when the last reference goes, or when
+/// the process exits.
+public final class ContainerLock: Sendable {
+  private let lock: FileLock
 
   init(_ path: String, exclusive: Bool) throws {
-    let fd = FileDescriptor(
-      adopting: try syscall("open", path: path) { open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC) })
-    _ = try syscall("flock", path: path) { flock(fd.raw, exclusive ? LOCK_EX : LOCK_SH) }
-    self.fd = fd.release()
+    guard let lock = try FileLock.acquire(path, exclusive: exclusive, directory: true) else {
+      throw SystemError("flock", path: path, errno: .EAGAIN)  // not reached: a waiting lock is always had
+    }
+    self.lock = lock
   }
 
-  public func release() { close(fd) }
+  public func release() { lock.unlock() }
+
+  /// fstat(2) of the locked directory, until released.
+  func status() -> stat? { lock.status() }
 }
