@@ -5,8 +5,8 @@ import Glibc
 import StoreCatalog
 import Synchronization
 
-/// One image of a published store, read over HTTP: its index is fetched (and checked) when opened, and
-/// its chunks one block at a time, on demand, by range request. Fetched blocks go to the disk cache.
+/// One image of a published store, read over HTTP: its index is fetched (and checked) when opened (or read
+/// from the disk cache: see `init`), and its chunks one block at a time, on demand, by range request. Fetched blocks go to the disk cache.
 /// Concurrent requests for chunks of one block cause one fetch.
 public final class RemoteImage: @unchecked Sendable {
   public let baseURL: String
@@ -22,10 +22,19 @@ public final class RemoteImage: @unchecked Sendable {
   private let counters = Mutex<(requests: Int, bytes: Int64, cacheHits: Int, blockHits: Int)>((0, 0, 0, 0))
 
   /// Opens `reference` (a full digest, or a name published with the image) at `url`.
+  ///
+  /// Everything an image's digest names is immutable: its index, the list of its packs and their indexes
+  /// (each checked against its digest). They are kept in the disk cache when fetched, so that opening an
+  /// image by digest again, on a node that has seen it, makes no request at all (a warm mount), even with
+  /// the remote away. A name is mutable: opening by name always asks the remote what it names now.
   public init(url: String, reference: String, client: HTTPClient = HTTPClient(), cache: DiskCache?) throws {
     baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
     self.client = client
     self.cache = cache
+    if let d = Digest(hex: reference), let cache, let warm = Self.cachedMetadata(d, cache: cache) {
+      (digest, indexBytes, packIDs, locations) = (d, warm.index, warm.packs, warm.locations)
+      return
+    }
     let layout = String(decoding: try client.get(baseURL + "/layout"), as: UTF8.self)
     guard RemoteLayout.readable.contains(layout) else {
       throw RemoteError(baseURL + "/layout", "not a lazyfs remote store (layout \"\(layout.prefix(30))\")")
@@ -47,33 +56,61 @@ public final class RemoteImage: @unchecked Sendable {
     self.digest = digest
     let indexURL = "\(baseURL)/indexes/\(digest.hex)"
     // The file is as the store holds it (see `ChunkStore.unpackIndex`); the cache keeps it as fetched.
-    if let file = cache?.get("index-\(digest.hex)"), let index = try? ChunkStore.unpackIndex(file, digest: digest) {
+    if let file = cache?.get(Self.indexKey(digest)), let index = try? ChunkStore.unpackIndex(file, digest: digest) {
       indexBytes = index
     } else {
       let file = try client.get(indexURL)
       guard let index = try? ChunkStore.unpackIndex(file, digest: digest) else {
         throw RemoteError(indexURL, "content does not match digest")
       }
-      cache?.put("index-\(digest.hex)", file)
+      cache?.put(Self.indexKey(digest), file)
       indexBytes = index
     }
 
     let listURL = "\(baseURL)/images/\(digest.hex)"
-    let list = String(decoding: try client.get(listURL), as: UTF8.self)
+    let list = try client.get(listURL)
     var ids: [Digest] = []
     var table: [Digest: ChunkLocation] = [:]
-    for line in list.split(separator: "\n") {
+    for line in String(decoding: list, as: UTF8.self).split(separator: "\n") {
       guard let id = Digest(hex: line) else { throw RemoteError(listURL, "bad pack ID \"\(line.prefix(70))\"") }
       let idxURL = "\(baseURL)/packs/\(id.hex).idx"
-      let bytes = try client.get(idxURL)
+      let cached = cache?.get(Self.packIndexKey(id)).flatMap { Digest.of($0) == id ? $0 : nil }
+      let bytes = try cached ?? client.get(idxURL)
       guard Digest.of(bytes) == id, let entries = PackFormat.parseIndex(bytes, pack: UInt32(ids.count)) else {
         throw RemoteError(idxURL, "corrupt pack index (its content does not match its name)")
       }
+      if cached == nil { cache?.put(Self.packIndexKey(id), bytes) }
       ids.append(id)
       for (d, l) in entries where table[d] == nil { table[d] = l }
     }
+    // Last, once every pack index it names is in the cache: the list is what says the image is all there.
+    cache?.put(Self.packListKey(digest), list)
     packIDs = ids
     locations = table
+  }
+
+  static func indexKey(_ image: Digest) -> String { "index-\(image.hex)" }
+  static func packListKey(_ image: Digest) -> String { "packs-\(image.hex)" }
+  static func packIndexKey(_ pack: Digest) -> String { "idx-\(pack.hex)" }
+
+  /// The image's index and pack tables from the disk cache alone, each checked against its digest; nil
+  /// when any of them is missing or damaged there (then they are fetched, and the cache mended).
+  static func cachedMetadata(_ image: Digest, cache: DiskCache) -> (
+    index: [UInt8], packs: [Digest], locations: [Digest: ChunkLocation]
+  )? {
+    guard let list = cache.get(packListKey(image)), let file = cache.get(indexKey(image)),
+      let index = try? ChunkStore.unpackIndex(file, digest: image)
+    else { return nil }
+    var ids: [Digest] = []
+    var table: [Digest: ChunkLocation] = [:]
+    for line in String(decoding: list, as: UTF8.self).split(separator: "\n") {
+      guard let id = Digest(hex: line), let bytes = cache.get(packIndexKey(id)), Digest.of(bytes) == id,
+        let entries = PackFormat.parseIndex(bytes, pack: UInt32(ids.count))
+      else { return nil }
+      ids.append(id)
+      for (d, l) in entries where table[d] == nil { table[d] = l }
+    }
+    return (index, ids, table)
   }
 
   public func contains(_ d: Digest) -> Bool { locations[d] != nil }

@@ -58,6 +58,50 @@ func importImage(_ source: String, into store: ChunkStore, name: String? = nil) 
     #expect(second.statistics.requests == 0 && second.statistics.cacheHits > 0)
   }
 
+  /// What an image's digest names is immutable and cached: opening it again by digest makes no request,
+  /// so it works with the remote stopped; by name it asks the remote (a name may move); a damaged cached
+  /// pack index is fetched again, never used.
+  @Test(.enabled(if: fixtureAvailable("tiny")))
+  func aWarmOpenByDigestMakesNoRequest() throws {
+    let tmp = try TempDir()
+    defer { tmp.remove() }
+    let store = try ChunkStore(root: tmp.sub("store"), create: true)
+    let (digest, chunks) = try importImage("\(fixtures)/tiny/oci", into: store, name: "tiny:1")
+    let dest = tmp.sub("published")
+    _ = try Publisher.publish(store: store, image: digest, names: ["tiny:1"], chunks: chunks, to: dest)
+    try FileManager.default.createDirectory(atPath: tmp.sub("nginx"), withIntermediateDirectories: false)
+    let nginx = try Nginx(serving: dest, scratch: tmp.sub("nginx"))
+    defer { nginx.stop() }
+    let cache = try DiskCache(directory: tmp.sub("cache"), maxBytes: 1 << 30)
+    let cold = try RemoteImage(url: nginx.url, reference: digest.description, cache: cache)
+    for c in chunks { _ = try cold.chunk(c) }
+
+    nginx.stop()
+    let client = HTTPClient()
+    client.attempts = 1  // a stopped server is refused at once; no retries to wait for
+    let warm = try RemoteImage(url: nginx.url, reference: digest.hex, client: client, cache: cache)
+    #expect(warm.indexBytes == (try store.indexBytes(digest)))
+    for c in chunks { #expect(try warm.chunk(c) == (try store.read(c))) }
+    #expect(warm.statistics.requests == 0)
+    #expect(throws: (any Error).self, "a name is asked of the remote, which is away") {
+      try RemoteImage(url: nginx.url, reference: "tiny:1", client: client, cache: cache)
+    }
+
+    // A cached pack index that no longer matches its digest is not used: the remote is asked again.
+    let damaged = try #require(try Files.list(tmp.sub("cache")).first { $0.hasPrefix("idx-") })
+    var bytes = try Files.read(tmp.sub("cache") + "/" + damaged)
+    bytes[bytes.count / 2] ^= 0xff
+    try Files.writeAtomically(tmp.sub("cache") + "/" + damaged, bytes)
+    #expect(throws: (any Error).self, "with the remote away, nothing verifiable is left to open from") {
+      try RemoteImage(url: nginx.url, reference: digest.hex, client: client, cache: cache)
+    }
+    try nginx.start()
+    let mended = try RemoteImage(url: nginx.url, reference: digest.hex, client: client, cache: cache)
+    #expect(mended.indexBytes == (try store.indexBytes(digest)))
+    nginx.stop()
+    #expect(try RemoteImage(url: nginx.url, reference: digest.hex, client: client, cache: cache).digest == digest)
+  }
+
   @Test(.enabled(if: fixtureAvailable("debian") && fixtureAvailable("python")))
   func publishingASecondImageAddsOnlyWhatIsNew() throws {
     let tmp = try TempDir()
