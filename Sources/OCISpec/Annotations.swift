@@ -4,6 +4,9 @@ extension Spec {
   public static let lazyImageAnnotation = "org.lazyfs.image"
   /// The lazyfs store holding that image (default `$LAZYFS_STORE`, else /var/lib/lazyfs).
   public static let lazyStoreAnnotation = "org.lazyfs.store"
+  /// A published store (`lazyfs publish`, served over HTTP(S)) to fetch the image from when the local
+  /// store lacks it: then the image is a full digest or a name that remote publishes.
+  public static let lazyRemoteAnnotation = "org.lazyfs.remote"
 
   /// Whether the root comes from a lazyfs image rather than root.path.
   public var hasLazyRoot: Bool { annotations?[Self.lazyImageAnnotation] != nil }

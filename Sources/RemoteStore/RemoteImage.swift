@@ -39,20 +39,7 @@ public final class RemoteImage: @unchecked Sendable {
     guard RemoteLayout.readable.contains(layout) else {
       throw RemoteError(baseURL + "/layout", "not a lazyfs remote store (layout \"\(layout.prefix(30))\")")
     }
-    let digest: Digest
-    if let d = Digest(hex: reference) {
-      digest = d
-    } else {
-      guard let name = ImageName(reference) else {
-        throw RemoteError(baseURL, "\"\(reference)\" is neither an image digest nor an image name")
-      }
-      let url = baseURL + "/names/" + name.fileName
-      let text = String(decoding: try client.get(url), as: UTF8.self)
-      guard let d = Digest(hex: text.hasSuffix("\n") ? String(text.dropLast()) : text) else {
-        throw RemoteError(url, "does not hold a digest")
-      }
-      digest = d
-    }
+    let digest = try Digest(hex: reference) ?? Self.digest(named: reference, at: baseURL, client: client)
     self.digest = digest
     let indexURL = "\(baseURL)/indexes/\(digest.hex)"
     // The file is as the store holds it (see `ChunkStore.unpackIndex`); the cache keeps it as fetched.
@@ -87,6 +74,22 @@ public final class RemoteImage: @unchecked Sendable {
     cache?.put(Self.packListKey(digest), list)
     packIDs = ids
     locations = table
+  }
+
+  /// The image a name published at `url` points to now (one request: names are mutable).
+  public static func digest(named reference: String, at url: String, client: HTTPClient = HTTPClient()) throws
+    -> Digest
+  {
+    let baseURL = url.hasSuffix("/") ? String(url.dropLast()) : url
+    guard let name = ImageName(reference) else {
+      throw RemoteError(baseURL, "\"\(reference)\" is neither an image digest nor an image name")
+    }
+    let nameURL = baseURL + "/names/" + name.fileName
+    let text = String(decoding: try client.get(nameURL), as: UTF8.self)
+    guard let digest = Digest(hex: text.hasSuffix("\n") ? String(text.dropLast()) : text) else {
+      throw RemoteError(nameURL, "does not hold a digest")
+    }
+    return digest
   }
 
   static func indexKey(_ image: Digest) -> String { "index-\(image.hex)" }

@@ -21,12 +21,15 @@ public struct LazyRoot: Sendable, Equatable {
   public var image: String
   /// The store, absolute.
   public var store: String
+  /// A published store to fetch what the local store lacks from (`org.lazyfs.remote`).
+  public var remote: String?
 
   /// The root the annotations ask for, or nil when they name no image.
   public init?(annotations: [String: String]?) {
     guard let image = annotations?[Spec.lazyImageAnnotation] else { return nil }
     self.image = image
     store = StoreLocation.path(annotations?[Spec.lazyStoreAnnotation])
+    remote = annotations?[Spec.lazyRemoteAnnotation]
   }
 
   /// Where the overlay is mounted, and becomes the container's root.
@@ -61,10 +64,26 @@ public struct LazyRoot: Sendable, Equatable {
 
   /// The image's digest, resolved here once (`ImageCatalog` reads the store's names and index files
   /// directly: a `lazyfs` process per create would cost more than the rest of the start).
+  ///
+  /// With a remote, an image the local store lacks (or a node with no store yet) is the remote's: a full
+  /// digest is taken as it is, and a name is asked of the remote through `lazyfs resolve` (a name is
+  /// mutable, and only lazyfs speaks HTTP): one process more, for that case only.
   func resolve() throws -> ImageDigest {
-    do {
-      return try ImageCatalog(root: store).resolve(image)
-    } catch {
+    let local = Result { () throws(CatalogError) in try ImageCatalog(root: store).resolve(image) }
+    switch (local, remote) {
+    case (.success(let digest), _): return digest
+    case (.failure, .some(let url)):
+      if let digest = ImageDigest(image) { return digest }
+      let resolved = try HostCommand(
+        path: try Self.binary(), arguments: ["lazyfs", "resolve", "--store", store, "--remote", url, "--", image]
+      ).run()
+      guard resolved.succeeded, let digest = resolved.lastLine.flatMap(ImageDigest.init) else {
+        var reason = resolved.lastLine ?? resolved.describe(timeout: nil)
+        if reason.hasPrefix("lazyfs resolve: ") { reason.removeFirst("lazyfs resolve: ".count) }
+        throw RuntimeError("lazyfs root: image \"\(image)\" from remote \(url) failed: \(reason)")
+      }
+      return digest
+    case (.failure(let error), nil):
       throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed", cause: error)
     }
   }
@@ -75,6 +94,7 @@ public struct LazyRoot: Sendable, Equatable {
     var request = MountRequest(store: store, image: digest.description, mountpoint: mountPoint)
     request.allowOther = true
     request.setuid = true
+    request.remote = remote
     let mounted = try HostCommand(path: try Self.binary(), arguments: ["lazyfs", "mount"] + request.arguments).run()
     guard mounted.succeeded else {
       var reason = mounted.lastLine ?? mounted.describe(timeout: nil)

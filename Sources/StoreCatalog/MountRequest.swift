@@ -1,3 +1,5 @@
+import Glibc
+
 /// A `lazyfs mount`: what to mount where, and how. The one value that crosses the process boundaries on
 /// a mount's way (crun-fast → `lazyfs mount` → its daemon), and the only form it takes there is argv:
 /// `arguments` writes it, `init?(arguments:)` reads it back, with the same code on both sides.
@@ -32,7 +34,12 @@ public struct MountRequest: Sendable, Equatable {
   /// Serve over io_uring where the kernel offers it (root, local store only).
   public var ioUring = true
 
-  public static let defaultRemoteCache = "/var/cache/lazyfs/remote"
+  /// Where chunks fetched from a remote are kept unless `--cache` says: `$LAZYFS_REMOTE_CACHE`, else
+  /// /var/cache/lazyfs/remote (a crun-fast root's mount inherits crun-fast's environment).
+  public static var defaultRemoteCache: String {
+    if let env = getenv("LAZYFS_REMOTE_CACHE"), env.pointee != 0 { return String(cString: env) }
+    return "/var/cache/lazyfs/remote"
+  }
 
   public init(store: String, image: String, mountpoint: String) {
     self.store = store
