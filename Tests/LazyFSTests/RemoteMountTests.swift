@@ -122,6 +122,34 @@ struct RemoteMountTests {
     #expect(!isMounted(mountpoint))
   }
 
+  @Test(
+    "lazyfs pull --all fills the cache: the image then mounts and reads whole with the server stopped",
+    .enabled(if: Fixture.available("tiny") && Files.exists("/usr/sbin/nginx")))
+  func pullAheadOfTheMount() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let server = try publish(image, into: dir)
+    defer { server.stop() }
+    let cache = dir.sub("cache")
+    let pulled = try lazyfs(["pull", "--remote", server.url, "--cache", cache, "--all", image.digest])
+    #expect(pulled.lastLine == image.digest)
+    let byName = try run(lazyfsBinary, ["pull", "--remote", server.url, "--cache", cache, "no-such-name"])
+    #expect(byName.status == 1 && byName.stderr.hasPrefix("lazyfs pull: "), "\(byName)")
+
+    server.stop()
+    try withMount(image, store: dir.sub("no-store"), extra: ["--remote", server.url, "--cache", cache]) { lower in
+      let differences = try TreeSnapshot(lower, inodes: true).differences(
+        from: TreeSnapshot(image.export, inodes: true))
+      #expect(differences.isEmpty, "\(differences.joined(separator: "\n"))")
+      for (path, _) in try regularFiles(under: lower) {
+        #expect(try contentHash(lower + "/" + path) == contentHash(image.export + "/" + path), "\(path)")
+      }
+      let r = try #require(try statistics(lower).remote)
+      #expect(r.requests == 0 && r.bytesFetched == 0 && r.diskCacheHits > 0)
+    }
+  }
+
   /// Publishes `image` into `dir/published` and serves it with nginx.
   private func publish(_ image: PreparedImage, into dir: TempDir) throws -> Nginx {
     let published = dir.sub("published")
