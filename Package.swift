@@ -173,7 +173,9 @@ let package = Package(
       swiftSettings: strict),
     .testTarget(
       name: "LazyFSTests",
-      dependencies: ["LazyFS", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem", "TestSupport"],
+      dependencies: [
+        "LazyFS", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem", "TestSupport",
+      ],
       swiftSettings: strict),
     .testTarget(
       name: "RemoteStoreTests",
@@ -182,7 +184,8 @@ let package = Package(
     .testTarget(
       name: "ImageImportTests",
       dependencies: [
-        "ImageImport", "ImageExport", "ImageIndex", "ChunkStore", "Archive", "Codecs", "LinuxSystem", "TestSupport",
+        "ImageImport", "ImageExport", "ImageIndex", "ChunkStore", "StoreCatalog", "Archive", "Codecs", "LinuxSystem",
+        "TestSupport",
       ],
       swiftSettings: strict),
   ]

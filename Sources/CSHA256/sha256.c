@@ -89,17 +89,22 @@ static int cpu_has_sha(void) {
 static int cpu_has_sha(void) { return 0; }
 #endif
 
-// -1: not yet asked. A race between threads asking at once writes the same answer.
+// -1: not yet asked. Threads asking at once all compute the same answer; the accesses are atomic so that
+// none reads a torn or stale value.
 static int accelerated = -1;
 static int forced_portable = 0;
 
 int csha256_accelerated(void) {
-  if (forced_portable) return 0;
-  if (accelerated < 0) accelerated = cpu_has_sha();
-  return accelerated;
+  if (__atomic_load_n(&forced_portable, __ATOMIC_RELAXED)) return 0;
+  int known = __atomic_load_n(&accelerated, __ATOMIC_RELAXED);
+  if (known < 0) {
+    known = cpu_has_sha();
+    __atomic_store_n(&accelerated, known, __ATOMIC_RELAXED);
+  }
+  return known;
 }
 
-void csha256_force_portable(int portable) { forced_portable = portable; }
+void csha256_force_portable(int portable) { __atomic_store_n(&forced_portable, portable, __ATOMIC_RELAXED); }
 
 static void blocks(uint32_t state[8], const uint8_t *data, size_t count) {
 #if defined(__x86_64__)
@@ -120,6 +125,7 @@ void csha256_init(csha256_context *context) {
 }
 
 void csha256_update(csha256_context *context, const void *data, size_t count) {
+  if (count == 0) return;
   const uint8_t *p = data;
   context->length += count;
   if (context->pending_count > 0) {

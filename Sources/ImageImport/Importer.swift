@@ -89,7 +89,7 @@ public struct Importer {
       return ("oci", manifest.layers.count, config)
     }
     var st = stat()
-    guard stat(source, &st) == 0 else { throw ImportError("\(source): \(Errno.current)") }
+    guard stat(source, &st) == 0 else { throw ImportError(source, cause: SystemError("stat", path: source)) }
     if (st.st_mode & S_IFMT) == S_IFDIR {
       try ImportError.wrap(source) {
         try DirectorySource(root: source).walk { header, content in

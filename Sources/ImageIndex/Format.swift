@@ -1,4 +1,5 @@
 import Codecs
+import LinuxSystem
 
 /// The binary layout of an image index, version 1. Little-endian, fixed-width records, so that a mount can
 /// memory-map the file and answer any lookup by reading a few records, without parsing the whole index.
@@ -88,7 +89,11 @@ public struct Extent: Sendable, Equatable {
 }
 
 /// Why an index could not be read.
-public struct IndexError: Error, CustomStringConvertible, Sendable {
-  public let description: String
-  public init(_ description: String) { self.description = description }
+public struct IndexError: CausedError, Sendable {
+  public let message: String
+  public let cause: (any Error & Sendable)?
+  public init(_ message: String, cause: (any Error & Sendable)? = nil) {
+    self.message = message
+    self.cause = cause
+  }
 }

@@ -60,7 +60,7 @@ public final class ImageIndex: @unchecked Sendable {
   private static func decompress(_ file: UnsafeRawBufferPointer, path: String) throws -> UnsafeMutableRawBufferPointer {
     let n: Int
     do { n = try Zstd.frameContentSize(file, limit: IndexFormat.maximumSize) } catch {
-      throw IndexError("\(path): \(error)")
+      throw IndexError(path, cause: error)
     }
     guard n >= IndexFormat.headerSize else { throw IndexError("\(path): too short to be an image index") }
     guard let q = mmap(nil, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0),
@@ -69,7 +69,7 @@ public final class ImageIndex: @unchecked Sendable {
     let index = UnsafeMutableRawBufferPointer(start: q, count: n)
     do { try Zstd.decompress(UnsafeRawBufferPointer(file), into: index) } catch {
       munmap(q, n)
-      throw IndexError("\(path): \(error)")
+      throw IndexError(path, cause: error)
     }
     return index
   }

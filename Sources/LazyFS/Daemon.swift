@@ -100,7 +100,9 @@ public enum Daemon {
       }
       var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
       let ms = Int32(min(left.components.seconds * 1000 + 1, 1000))
-      if poll(&p, 1, ms) <= 0 { continue }
+      let ready = poll(&p, 1, ms)
+      if ready < 0 && !Errno.current.isTransient { throw SystemError("poll", path: "the mount daemon's pipe") }
+      if ready <= 0 { continue }
       let n = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
       if n < 0 && Errno.current.isTransient { continue }
       if n <= 0 { break }
@@ -109,7 +111,7 @@ public enum Daemon {
     let line = String(decoding: report.prefix { $0 != 0x0a }, as: UTF8.self)
     if line == "ready" { return daemon.detach() }
     if line.hasPrefix("error ") {
-      _ = try? daemon.wait(timeout: 10)
+      daemon.detach()  // it exits on its own having said why; not worth waiting for
       throw MountError(String(line.dropFirst(6)))
     }
     let how: String

@@ -142,10 +142,11 @@ public final class ChildProcess: Sendable {
   }
 
   deinit {
+    if !reaped.load(ordering: .acquiring) {
+      signal(SIGKILL)  // through the pidfd while it is still open
+      _ = Self.reap(pid)
+    }
     if pidfd >= 0 { close(pidfd) }
-    guard !reaped.load(ordering: .acquiring) else { return }
-    kill(pid, SIGKILL)
-    _ = Self.reap(pid)
   }
 
   /// Not yet exited (asked without reaping it).
@@ -209,7 +210,12 @@ public final class ChildProcess: Sendable {
       if polled[0].revents != 0 { break }
     }
     // Without a pidfd (Linux before 5.3) the reap itself is the wait.
-    guard let status = Self.reap(pid) else { throw SystemError("waitpid", path: "\(pid)") }
+    guard let status = Self.reap(pid) else {
+      let error = SystemError("waitpid", path: "\(pid)")
+      // ECHILD: someone else reaped it; the pid is no longer ours to signal.
+      if error.errno == .ECHILD { reaped.store(true, ordering: .releasing) }
+      throw error
+    }
     reaped.store(true, ordering: .releasing)
     exit.status = status
     drain()

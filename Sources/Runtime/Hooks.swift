@@ -29,8 +29,13 @@ enum Hooks {
 }
 
 /// A create-time hook that failed; the message names the hook and how it ended, with its last line of output.
-public struct HookError: Error, CustomStringConvertible, Sendable {
-  public let description: String
+public struct HookError: CausedError, Sendable {
+  public let message: String
+  public let cause: (any Error & Sendable)?
+  init(description: String, cause: (any Error & Sendable)? = nil) {
+    message = description
+    self.cause = cause
+  }
 }
 
 extension Spec.Hook {
@@ -59,7 +64,7 @@ extension Runtime {
       do {
         outcome = try command.run()
       } catch {
-        throw HookError(description: "\(phase) hook \"\(hook.path)\" could not be run: \(error)")
+        throw HookError(description: "\(phase) hook \"\(hook.path)\" could not be run", cause: error)
       }
       guard outcome.succeeded else {
         let output = outcome.lastLine.map { ": \($0)" } ?? ""

@@ -72,7 +72,7 @@ public struct LazyRoot: Sendable, Equatable {
     let local = Result { () throws(CatalogError) in try ImageCatalog(root: store).resolve(image) }
     switch (local, remote) {
     case (.success(let digest), _): return digest
-    case (.failure, .some(let url)):
+    case (.failure(.unknownImage), .some(let url)), (.failure(.notAStore), .some(let url)):
       if let digest = ImageDigest(image) { return digest }
       let resolved = try HostCommand(
         path: try Self.binary(), arguments: ["lazyfs", "resolve", "--store", store, "--remote", url, "--", image]
@@ -83,7 +83,7 @@ public struct LazyRoot: Sendable, Equatable {
         throw RuntimeError("lazyfs root: image \"\(image)\" from remote \(url) failed: \(reason)")
       }
       return digest
-    case (.failure(let error), nil):
+    case (.failure(let error), _):
       throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed", cause: error)
     }
   }

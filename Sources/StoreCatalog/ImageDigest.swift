@@ -49,8 +49,11 @@ public struct ImageName: Hashable, Comparable, Sendable, CustomStringConvertible
 
   static let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-:/@".utf8)
 
+  /// Also refused: a name that reads as a digest (`sha256:HEX`, or 64 hex digits), which would make a
+  /// reference mean one image by name and another by digest.
   public static func isValid(_ name: String) -> Bool {
     guard !name.isEmpty, name.utf8.count <= 200, !name.hasPrefix("/"), !name.hasSuffix("/") else { return false }
+    guard ImageDigest(name) == nil else { return false }
     return name.utf8.allSatisfy(allowed.contains)
       && !name.split(separator: "/", omittingEmptySubsequences: false).contains { $0.isEmpty || $0.hasPrefix(".") }
   }

@@ -57,18 +57,20 @@ public struct MountRequest: Sendable, Equatable {
     guard remoteCacheMaxBytes > 0 else { throw MountRequestError("--cache-max must be positive") }
   }
 
-  /// `lazyfs mount`'s arguments after the verb. Options at their defaults are left out.
+  /// `lazyfs mount`'s arguments after the verb. Options at their defaults are left out; values are
+  /// written `--option=value`, so that one starting with '-' (a URL from an annotation, say) is never read
+  /// as an option.
   public var arguments: [String] {
-    var a = ["--store", store]
+    var a = ["--store=\(store)"]
     if foreground { a.append("--foreground") }
     if allowOther { a.append("--allow-other") }
     if setuid { a.append("--setuid") }
-    if let logFile { a += ["--log-file", logFile] }
-    if cacheMib != 64 { a += ["--cache-mib", "\(cacheMib)"] }
-    if let readaheadKb { a += ["--readahead-kb", "\(readaheadKb)"] }
-    if let remote { a += ["--remote", remote] }
-    if remoteCache != Self.defaultRemoteCache { a += ["--cache", remoteCache] }
-    if remoteCacheMaxBytes != 10 << 30 { a += ["--cache-max", "\(remoteCacheMaxBytes)"] }
+    if let logFile { a.append("--log-file=\(logFile)") }
+    if cacheMib != 64 { a.append("--cache-mib=\(cacheMib)") }
+    if let readaheadKb { a.append("--readahead-kb=\(readaheadKb)") }
+    if let remote { a.append("--remote=\(remote)") }
+    if remoteCache != Self.defaultRemoteCache { a.append("--cache=\(remoteCache)") }
+    if remoteCacheMaxBytes != 10 << 30 { a.append("--cache-max=\(remoteCacheMaxBytes)") }
     if !ioUring { a.append("--no-io-uring") }
     return a + ["--", image, mountpoint]
   }

@@ -63,7 +63,16 @@ struct Mount: ParsableCommand {
   static func run(_ request: MountRequest) throws {
     try guarded("mount") {
       if request.foreground {
-        return try serve(try Mounter.prepare(request), readiness: Readiness.fromEnvironment())
+        // A daemon started afresh reports a request it cannot serve over the readiness pipe too.
+        let readiness = Readiness.fromEnvironment()
+        let prepared: PreparedMount
+        do {
+          prepared = try Mounter.prepare(request)
+        } catch {
+          readiness?.failed("\(error)")
+          throw error
+        }
+        return try serve(prepared, readiness: readiness)
       }
       let prepared = try Mounter.prepare(request)
       if try Daemon.fork(

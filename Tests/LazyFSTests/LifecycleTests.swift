@@ -3,6 +3,7 @@ import Glibc
 import JSON
 import LazyFS
 import LinuxSystem
+import StoreCatalog
 import Synchronization
 import TestSupport
 import Testing
@@ -315,4 +316,16 @@ func processExited(_ pid: Int32) -> Bool {
   guard let close = text.lastIndex(of: ")") else { return true }
   let state = text[text.index(close, offsetBy: 2)]
   return state == "Z" || state == "X"
+}
+
+/// A mount's errors keep their cause: the errno of the failed call is there for a caller to test.
+@Suite struct MountErrorCauseTests {
+  @Test func aMissingMountPointKeepsItsErrno() throws {
+    let dir = try TempDir()
+    defer { dir.remove() }
+    let request = MountRequest(store: dir.sub("store"), image: "x", mountpoint: dir.sub("absent"))
+    let error = #expect(throws: MountError.self) { try Mounter.prepare(request) }
+    #expect(error?.systemError?.errno == .ENOENT, "\(String(describing: error))")
+    #expect(error?.description.hasPrefix("mount point \"\(dir.sub("absent"))\": stat(") == true)
+  }
 }

@@ -107,7 +107,6 @@ import Testing
     let child = try ChildProcess(ChildProcess.Configuration(path: "/bin/true", arguments: ["true"]))
     #expect(try child.wait(timeout: 30).succeeded)
     #expect(!child.isRunning)
-    child.signal(SIGKILL)  // through the pidfd: cannot reach a process that reused the pid
     let error = #expect(throws: SystemError.self) { try child.wait() }
     #expect(error?.errno == Errno(ECHILD))
   }
@@ -121,6 +120,31 @@ import Testing
       #expect(child.isRunning)
     }
     #expect(kill(pid, 0) != 0 && errno == ESRCH, "gone, zombie included")
+  }
+
+  /// A detached child (a daemon) is left running when its ChildProcess goes; a new session is its own.
+  @Test func aDetachedChildOutlivesItsHandleInASessionOfItsOwn() throws {
+    var configuration = shell("cut -d' ' -f6 /proc/self/stat; exec sleep 30")
+    configuration.newSession = true
+    let pipe = try FileDescriptor.pipe()
+    configuration.stdout = .descriptor(pipe.write.raw)
+    var pid: pid_t = 0
+    do {
+      let child = try ChildProcess(configuration)
+      pid = child.pid
+      child.detach()
+    }
+    defer {
+      kill(pid, SIGKILL)
+      var status: Int32 = 0
+      waitpid(pid, &status, 0)
+    }
+    #expect(kill(pid, 0) == 0, "still running")
+    var buffer = [UInt8](repeating: 0, count: 64)
+    let n = buffer.withUnsafeMutableBytes { read(pipe.read.raw, $0.baseAddress, $0.count) }
+    let session = String(decoding: buffer.prefix(max(n, 0)), as: UTF8.self).trimmingCharacters(
+      in: .whitespacesAndNewlines)
+    #expect(session == "\(pid)", "its session is its own: \(session)")
   }
 
   @Test func pipesAreCloseOnExecAndReleaseKeepsTheDescriptorOpen() throws {

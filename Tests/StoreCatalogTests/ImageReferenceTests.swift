@@ -33,7 +33,8 @@ import Testing
 
   @Test(arguments: [
     "", "../x", "/abs", "x/", "a/../b", "./a", "..", ".", "a/./b", "a//b", "sp ace", "semi;colon", "new\nline",
-    "%2F", "ü", ".tmp-x", "team/.hidden", String(repeating: "a", count: 201),
+    "%2F", "ü", ".tmp-x", "team/.hidden", String(repeating: "a", count: 201), hex, "sha256:" + hex,
+    hex.uppercased(),
   ])
   func invalidNames(_ name: String) {
     #expect(ImageName(name) == nil)

@@ -33,6 +33,12 @@ import Testing
       $0.image = "-looks-like-an-option"
       $0.mountpoint = "/with space/and=equals"
     },
+    // Values that start with '-' (an annotation's URL, a file name) stay values.
+    sample {
+      $0.remote = "-remote"
+      $0.logFile = "--log"
+      $0.remoteCache = "-cache=x"
+    },
   ]
 
   @Test(arguments: requests)
