@@ -64,7 +64,10 @@ for ((r = 0; r < rounds; r++)); do
 	for c in "${cases[@]}"; do
 		for side in $order; do
 			# shellcheck disable=SC2046
-			(cd "$work/bundle" && "$work/spawnbench" --raw "$work/$c-$side.raw" "$runs" $(command_of "$c" "$side")) >/dev/null
+			# Each crun-fast runs its own build's lazyfs (LAZYFS_BIN, which the Makefile exports, would make both
+			# run the same one).
+			(cd "$work/bundle" && LAZYFS_BIN=${!side} "$work/spawnbench" --raw "$work/$c-$side.raw" "$runs" \
+				$(command_of "$c" "$side")) >/dev/null
 		done
 	done
 done
