@@ -125,12 +125,16 @@ enum ControlFile {
   /// rmdir, retried while the kernel still counts exiting tasks (EBUSY) for up to `seconds`.
   static func removeDirectory(_ path: String, seconds: Double = 2) throws {
     var waited = 0.0
-    while rmdir(path) != 0 {
-      let e = Errno.current
-      if e == .ENOENT { return }
-      guard e.rawValue == EBUSY, waited < seconds else { throw SystemError("rmdir", path: path, errno: e) }
-      usleep(2000)
-      waited += 0.002
+    while true {
+      do {
+        _ = try syscall("rmdir", path: path) { rmdir(path) }
+        return
+      } catch let error as SystemError where error.errno == .ENOENT {
+        return
+      } catch let error as SystemError where error.errno == Errno(EBUSY) && waited < seconds {
+        usleep(2000)
+        waited += 0.002
+      }
     }
   }
 }

@@ -4,7 +4,9 @@ import LinuxSystem
 
 /// A bpf(2) command that failed. Printed: `bpf(BPF_PROG_ATTACH, "/sys/fs/cgroup/web1"): EPERM (…)`,
 /// followed by the verifier's log when the kernel refused to load a program.
-public struct BPFError: Error, CustomStringConvertible, Sendable {
+public struct BPFError: SystemFailure, CustomStringConvertible, Sendable {
+  public var failedCall: SystemError { SystemError("bpf(\(command))", path: path, errno: errno) }
+
   /// BPF_PROG_LOAD, BPF_PROG_ATTACH, …
   public let command: String
   /// The cgroup directory the command was about, if any.

@@ -14,12 +14,19 @@ extension CausedError {
   public var description: String { cause.map { "\(message): \($0)" } ?? message }
 }
 
+/// An error that is, at bottom, one failed call, with more to say than `SystemError` does (a BPF verifier's
+/// log, the step of a container's set-up that failed): `systemError` finds its call all the same.
+public protocol SystemFailure: Error {
+  var failedCall: SystemError { get }
+}
+
 extension Error {
   /// The failed system call at the bottom of this error's causes, if there is one.
   public var systemError: SystemError? {
     var current: any Error = self
     for _ in 0..<32 {
       if let failed = current as? SystemError { return failed }
+      if let failure = current as? any SystemFailure { return failure.failedCall }
       guard let wrapped = current as? any CausedError, let cause = wrapped.cause else { return nil }
       current = cause
     }

@@ -15,7 +15,9 @@ public struct RuntimeError: CausedError, Sendable, Equatable {
 }
 
 /// A step of the container's init that failed between clone and execve, as the child reported it.
-public struct InitError: Error, CustomStringConvertible, Sendable {
+public struct InitError: SystemFailure, CustomStringConvertible, Sendable {
+  public var failedCall: SystemError { SystemError(call, path: path, errno: Errno(errno)) }
+
   public let call: String
   public let path: String?
   public let errno: Int32

@@ -22,7 +22,7 @@ public struct MountRequest: Sendable, Equatable {
   /// Where the daemon writes its log.
   public var logFile: String?
   /// The decompressed chunk cache, in MiB.
-  public var cacheMib = 64
+  public var cacheMib = MountRequest.defaultCacheMib
   /// The mount's readahead (root only); 0 keeps the kernel's 128 KiB; nil: 1024 from a local store, 0
   /// with `remote`, where every chunk loaded is fetched and a request's size does not change the fetch unit.
   public var readaheadKb: Int?
@@ -30,9 +30,12 @@ public struct MountRequest: Sendable, Equatable {
   /// what was fetched, up to how many bytes.
   public var remote: String?
   public var remoteCache = MountRequest.defaultRemoteCache
-  public var remoteCacheMaxBytes: Int64 = 10 << 30
+  public var remoteCacheMaxBytes = MountRequest.defaultRemoteCacheMaxBytes
   /// Serve over io_uring where the kernel offers it (root, local store only).
   public var ioUring = true
+
+  public static let defaultCacheMib = 64
+  public static let defaultRemoteCacheMaxBytes: Int64 = 10 << 30
 
   /// Where chunks fetched from a remote are kept unless `--cache` says: `$LAZYFS_REMOTE_CACHE`, else
   /// /var/cache/lazyfs/remote (a crun-fast root's mount inherits crun-fast's environment).
@@ -66,11 +69,11 @@ public struct MountRequest: Sendable, Equatable {
     if allowOther { a.append("--allow-other") }
     if setuid { a.append("--setuid") }
     if let logFile { a.append("--log-file=\(logFile)") }
-    if cacheMib != 64 { a.append("--cache-mib=\(cacheMib)") }
+    if cacheMib != Self.defaultCacheMib { a.append("--cache-mib=\(cacheMib)") }
     if let readaheadKb { a.append("--readahead-kb=\(readaheadKb)") }
     if let remote { a.append("--remote=\(remote)") }
     if remoteCache != Self.defaultRemoteCache { a.append("--cache=\(remoteCache)") }
-    if remoteCacheMaxBytes != 10 << 30 { a.append("--cache-max=\(remoteCacheMaxBytes)") }
+    if remoteCacheMaxBytes != Self.defaultRemoteCacheMaxBytes { a.append("--cache-max=\(remoteCacheMaxBytes)") }
     if !ioUring { a.append("--no-io-uring") }
     return a + ["--", image, mountpoint]
   }

@@ -21,7 +21,7 @@ struct Mount: ParsableCommand {
   @Flag(help: "With --allow-other, keep setuid programs and devices working (root; for unreachable mount points).")
   var setuid = false
   @Option(help: "Where the daemon writes its log (default: nowhere).") var logFile: String?
-  @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = 64
+  @Option(help: "Decompressed chunk cache, in MiB.") var cacheMib = MountRequest.defaultCacheMib
   @Option(
     help: """
       Readahead in KiB (0: the kernel's 128): larger reads sequential files in fewer requests, but loads more \
@@ -33,7 +33,7 @@ struct Mount: ParsableCommand {
   var remote: String?
   @Option(help: "Where chunks fetched from --remote are kept.") var cache = MountRequest.defaultRemoteCache
   @Option(help: "The most the --cache may hold (e.g. 512M, 20G); least recently used blocks go first.")
-  var cacheMax = "10G"
+  var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes >> 30)G"
   @Flag(help: "Serve over /dev/fuse even where the kernel offers FUSE over io_uring (fuse.enable_uring).")
   var noIoUring = false
   @Argument(help: "The image.") var image: String
