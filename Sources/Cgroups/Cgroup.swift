@@ -77,14 +77,8 @@ public enum Cgroups {
 }
 
 /// A cgroup operation that failed for a reason other than a system call.
-public struct CgroupError: CausedError, Sendable {
-  public let message: String
-  public let cause: (any Error & Sendable)?
-  public init(_ message: String, cause: (any Error & Sendable)? = nil) {
-    self.message = message
-    self.cause = cause
-  }
-}
+public typealias CgroupError = ModuleError<CgroupFailure>
+public enum CgroupFailure {}
 
 /// Reading and writing the one-line control files.
 enum ControlFile {

@@ -89,11 +89,5 @@ public struct Extent: Sendable, Equatable {
 }
 
 /// Why an index could not be read.
-public struct IndexError: CausedError, Sendable {
-  public let message: String
-  public let cause: (any Error & Sendable)?
-  public init(_ message: String, cause: (any Error & Sendable)? = nil) {
-    self.message = message
-    self.cause = cause
-  }
-}
+public typealias IndexError = ModuleError<IndexFailure>
+public enum IndexFailure {}

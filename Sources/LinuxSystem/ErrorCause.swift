@@ -10,6 +10,19 @@ public protocol CausedError: Error, CustomStringConvertible {
   var cause: (any Error & Sendable)? { get }
 }
 
+/// A module's own error: what went wrong and, where another error made it go wrong, that error. One type
+/// for every module, told apart by `Domain` (an empty enum per module: `MountError` is
+/// `ModuleError<MountFailure>`), so that `catch let error as MountError` still picks a module's errors.
+public struct ModuleError<Domain>: CausedError, Sendable {
+  public let message: String
+  public let cause: (any Error & Sendable)?
+
+  public init(_ message: String, cause: (any Error & Sendable)? = nil) {
+    self.message = message
+    self.cause = cause
+  }
+}
+
 extension CausedError {
   public var description: String { cause.map { "\(message): \($0)" } ?? message }
 }
