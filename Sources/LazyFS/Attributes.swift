@@ -18,7 +18,9 @@ extension ImageIndex {
     let a = attributes(entry)
     var st = Glibc.stat()
     st.st_ino = UInt(inodeNumber(entry))
-    st.st_mode = a.mode
+    // Linux shows every symlink as 0777 (its mode is never used); tools compare modes with what they
+    // extracted, so the tar header's mode is shown only by `inspect --list`.
+    st.st_mode = a.type == .symlink ? S_IFLNK | 0o777 : a.mode
     st.st_nlink = UInt(nlink(entry))
     st.st_uid = a.uid
     st.st_gid = a.gid
