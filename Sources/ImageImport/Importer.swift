@@ -82,8 +82,13 @@ public struct Importer {
           let digest = try OCI.blobDigest(layer.digest)
           guard Files.exists(layout.blobPath(digest)) else { throw ImportError("missing blob") }
           let diffID = k < diffIDs.count ? try OCI.blobDigest(diffIDs[k]) : nil
-          try applyLayer(
-            try FileStream(path: layout.blobPath(digest)), digest: digest, diffID: diffID, flattener, counter)
+          let blob = try FileStream(path: layout.blobPath(digest))
+          // The image spec has a blob refused when its size is not the descriptor's, digest right or not.
+          let size = try blob.fd.size()
+          guard size == layer.size else {
+            throw ImportError("size mismatch (the blob has \(size) bytes, its descriptor says \(layer.size))")
+          }
+          try applyLayer(blob, digest: digest, diffID: diffID, flattener, counter)
         }
       }
       return ("oci", manifest.layers.count, config)

@@ -74,6 +74,40 @@ struct HostileInputTests {
     }
   }
 
+  /// A layer blob whose digest is right but whose descriptor gives another size is refused, as the image
+  /// spec requires, and the store is left as it was.
+  @Test(.enabled(if: Fixture.available("tiny")))
+  func aLayerOfTheWrongSizeIsRefused() throws {
+    let tmp = try TempDir("hostile")
+    defer { tmp.remove() }
+    let layout = tmp.sub("oci")
+    try #require(try run("/bin/cp", ["-a", Fixture.path("tiny/oci"), layout]).status == 0)
+    // The manifest says the first layer is one byte longer than it is; index.json names the new manifest.
+    let script = """
+      import hashlib, json, os, sys
+      root = sys.argv[1]
+      index = json.load(open(f"{root}/index.json"))
+      old = index["manifests"][0]["digest"].split(":")[1]
+      manifest = json.load(open(f"{root}/blobs/sha256/{old}"))
+      manifest["layers"][0]["size"] += 1
+      data = json.dumps(manifest).encode()
+      new = hashlib.sha256(data).hexdigest()
+      open(f"{root}/blobs/sha256/{new}", "wb").write(data)
+      index["manifests"][0]["digest"] = "sha256:" + new
+      index["manifests"][0]["size"] = len(data)
+      json.dump(index, open(f"{root}/index.json", "w"))
+      """
+    try #require(try run("/usr/bin/python3", ["-c", script, layout]).status == 0)
+    let store = tmp.sub("store")
+    try importImage(Fixture.path("tiny/rootfs.tar"), store: store)
+    let before = try storeFiles(store)
+    let r = try run(lazyfsBinary, ["import", layout, "--store", store])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("layer 1/") && r.stderr.contains("size mismatch"), "\(r.stderr)")
+    #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+    #expect(try storeFiles(store) == before, "the store is as it was")
+  }
+
   @Test func missingAndUnreadableSourcesAreClearErrors() throws {
     let tmp = try TempDir("hostile")
     defer { tmp.remove() }
