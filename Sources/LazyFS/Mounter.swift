@@ -55,7 +55,7 @@ public enum Mounter {
     // With a remote, the local store is optional: a node may have none yet, or not this image.
     prepared.digest =
       request.remote != nil
-      ? try? ImageCatalog(root: prepared.request.store).resolve(request.image)
+      ? try ImageCatalog.resolveIfPresent(request.image, inStoreAt: prepared.request.store)
       : try ImageCatalog(root: prepared.request.store).resolve(request.image)
     if let digest = prepared.digest { prepared.request.image = digest.description }
     return prepared
@@ -94,9 +94,7 @@ extension Mounter {
     let store = Files.exists(StoreLocation(root: request.store).layoutFile) ? try ChunkStore(root: request.store) : nil
     try store?.pinPacks()
     let cache = try DiskCache(directory: request.remoteCache, maxBytes: request.remoteCacheMaxBytes)
-    var name = mount.digest?.hex ?? request.image
-    if name.hasPrefix("sha256:") { name.removeFirst(7) }
-    let remote = try RemoteImage(url: url, reference: name, cache: cache)
+    let remote = try RemoteImage(url: url, reference: mount.digest?.hex ?? request.image, cache: cache)
     let index: ImageIndex
     if let store, Files.exists(store.indexPath(remote.digest)) {
       index = try ImageIndex(path: store.indexPath(remote.digest), expect: remote.digest)

@@ -56,24 +56,40 @@ public final class RemoteImage: @unchecked Sendable {
 
     let listURL = "\(baseURL)/images/\(digest.hex)"
     let list = try client.get(listURL)
+    // Never nil with a client: what it cannot have is thrown.
+    let tables = try Self.packTables(list, listURL: listURL, baseURL: baseURL, cache: cache, client: client)!
+    // Last, once every pack index it names is in the cache: the list is what says the image is all there.
+    cache?.put(Self.packListKey(digest), list)
+    (packIDs, locations) = (tables.packs, tables.locations)
+  }
+
+  /// The packs a pack list names and the chunk table of their indexes, each index checked against its ID:
+  /// from the disk cache where it is there whole, else fetched with `client` (and then cached). Without a
+  /// client (opening from the cache alone), nil as soon as something is missing or wrong; with one, what is
+  /// wrong is thrown, naming the list or the index at fault.
+  static func packTables(
+    _ list: [UInt8], listURL: String, baseURL: String, cache: DiskCache?, client: HTTPClient?
+  ) throws -> (packs: [Digest], locations: [Digest: ChunkLocation])? {
     var ids: [Digest] = []
     var table: [Digest: ChunkLocation] = [:]
     for line in String(decoding: list, as: UTF8.self).split(separator: "\n") {
-      guard let id = Digest(hex: line) else { throw RemoteError(listURL, "bad pack ID \"\(line.prefix(70))\"") }
+      guard let id = Digest(hex: line) else {
+        guard client != nil else { return nil }
+        throw RemoteError(listURL, "bad pack ID \"\(line.prefix(70))\"")
+      }
       let idxURL = "\(baseURL)/packs/\(id.hex).idx"
-      let cached = cache?.get(Self.packIndexKey(id)).flatMap { Digest.of($0) == id ? $0 : nil }
-      let bytes = try cached ?? client.get(idxURL)
-      guard Digest.of(bytes) == id, let entries = PackFormat.parseIndex(bytes, pack: UInt32(ids.count)) else {
+      let cached = cache?.get(packIndexKey(id)).flatMap { Digest.of($0) == id ? $0 : nil }
+      guard let bytes = try cached ?? client?.get(idxURL) else { return nil }
+      guard cached != nil || Digest.of(bytes) == id, let entries = PackFormat.parseIndex(bytes, pack: UInt32(ids.count))
+      else {
+        guard client != nil else { return nil }
         throw RemoteError(idxURL, "corrupt pack index (its content does not match its name)")
       }
-      if cached == nil { cache?.put(Self.packIndexKey(id), bytes) }
+      if cached == nil { cache?.put(packIndexKey(id), bytes) }
       ids.append(id)
       for (d, l) in entries where table[d] == nil { table[d] = l }
     }
-    // Last, once every pack index it names is in the cache: the list is what says the image is all there.
-    cache?.put(Self.packListKey(digest), list)
-    packIDs = ids
-    locations = table
+    return (ids, table)
   }
 
   /// The image a name published at `url` points to now (one request: names are mutable).
@@ -102,18 +118,10 @@ public final class RemoteImage: @unchecked Sendable {
     index: [UInt8], packs: [Digest], locations: [Digest: ChunkLocation]
   )? {
     guard let list = cache.get(packListKey(image)), let file = cache.get(indexKey(image)),
-      let index = try? ChunkStore.unpackIndex(file, digest: image)
+      let index = try? ChunkStore.unpackIndex(file, digest: image),
+      let tables = try? packTables(list, listURL: "", baseURL: "", cache: cache, client: nil)
     else { return nil }
-    var ids: [Digest] = []
-    var table: [Digest: ChunkLocation] = [:]
-    for line in String(decoding: list, as: UTF8.self).split(separator: "\n") {
-      guard let id = Digest(hex: line), let bytes = cache.get(packIndexKey(id)), Digest.of(bytes) == id,
-        let entries = PackFormat.parseIndex(bytes, pack: UInt32(ids.count))
-      else { return nil }
-      ids.append(id)
-      for (d, l) in entries where table[d] == nil { table[d] = l }
-    }
-    return (index, ids, table)
+    return (index, tables.packs, tables.locations)
   }
 
   public func contains(_ d: Digest) -> Bool { locations[d] != nil }

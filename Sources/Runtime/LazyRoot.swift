@@ -69,23 +69,20 @@ public struct LazyRoot: Sendable, Equatable {
   /// digest is taken as it is, and a name is asked of the remote through `lazyfs resolve` (a name is
   /// mutable, and only lazyfs speaks HTTP): one process more, for that case only.
   func resolve() throws -> ImageDigest {
-    let local = Result { () throws(CatalogError) in try ImageCatalog(root: store).resolve(image) }
-    switch (local, remote) {
-    case (.success(let digest), _): return digest
-    case (.failure(.unknownImage), .some(let url)), (.failure(.notAStore), .some(let url)):
-      if let digest = ImageDigest(image) { return digest }
-      let resolved = try HostCommand(
-        path: try Self.binary(), arguments: ["lazyfs", "resolve", "--store", store, "--remote", url, "--", image]
-      ).run()
-      guard resolved.succeeded, let digest = resolved.lastLine.flatMap(ImageDigest.init) else {
-        var reason = resolved.lastLine ?? resolved.describe(timeout: nil)
-        if reason.hasPrefix("lazyfs resolve: ") { reason.removeFirst("lazyfs resolve: ".count) }
-        throw RuntimeError("lazyfs root: image \"\(image)\" from remote \(url) failed: \(reason)")
+    func fromStore<T>(_ body: () throws -> T) throws -> T {
+      do { return try body() } catch {
+        throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed", cause: error)
       }
-      return digest
-    case (.failure(let error), _):
-      throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed", cause: error)
     }
+    guard let url = remote else { return try fromStore { try ImageCatalog(root: store).resolve(image) } }
+    if let digest = try fromStore({ try ImageCatalog.resolveIfPresent(image, inStoreAt: store) }) ?? ImageDigest(image)
+    {
+      return digest
+    }
+    let failure = "lazyfs root: image \"\(image)\" from remote \(url) failed"
+    let line = try Self.runLazyfs(["resolve", "--store", store, "--remote", url, "--", image], failure: failure)
+    guard let digest = line.flatMap(ImageDigest.init) else { throw RuntimeError("\(failure): no digest printed") }
+    return digest
   }
 
   /// Runs `lazyfs mount` of the image, by digest, at `mountPoint`: read-only, shared by every container
@@ -95,12 +92,21 @@ public struct LazyRoot: Sendable, Equatable {
     request.allowOther = true
     request.setuid = true
     request.remote = remote
-    let mounted = try HostCommand(path: try Self.binary(), arguments: ["lazyfs", "mount"] + request.arguments).run()
-    guard mounted.succeeded else {
-      var reason = mounted.lastLine ?? mounted.describe(timeout: nil)
-      if reason.hasPrefix("lazyfs mount: ") { reason.removeFirst("lazyfs mount: ".count) }
-      throw RuntimeError("lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed: \(reason)")
+    _ = try Self.runLazyfs(
+      ["mount"] + request.arguments, failure: "lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed")
+  }
+
+  /// Runs `lazyfs ARGUMENTS…` and returns the last line it printed; when it fails, throws `failure` with
+  /// what lazyfs said (its one error line, without its own `lazyfs VERB: ` prefix) or how it ended.
+  static func runLazyfs(_ arguments: [String], failure: String) throws -> String? {
+    let ran = try HostCommand(path: try binary(), arguments: ["lazyfs"] + arguments).run()
+    guard ran.succeeded else {
+      var reason = ran.lastLine ?? ran.describe(timeout: nil)
+      let prefix = "lazyfs \(arguments[0]): "
+      if reason.hasPrefix(prefix) { reason.removeFirst(prefix.count) }
+      throw RuntimeError("\(failure): \(reason)")
     }
+    return ran.lastLine
   }
 
   /// Unmounts the container's overlay and releases its image mount (unmounting the image when it was

@@ -74,11 +74,34 @@ public struct ImageCatalog: Sendable {
     guard !hex.isEmpty, hex.utf8.count <= 64, hex.utf8.allSatisfy(ImageDigest.isHexDigit) else {
       throw .unknownImage(reference)
     }
+    // A full digest is its own only match: one stat, no listing of every index.
+    if let full = ImageDigest(hex) {
+      guard Files.exists(indexPath(full)) else { throw .unknownImage(reference) }
+      return full
+    }
     let prefix = hex.lowercased()
-    if let full = ImageDigest(hex), Files.exists(indexPath(full)) { return full }
     let matches = try imageDigests().filter { $0.hex.hasPrefix(prefix) }
     if matches.count == 1 { return matches[0] }
     if matches.isEmpty { throw .unknownImage(reference) }
     throw .ambiguousImage(reference, candidates: matches.map(\.description))
+  }
+}
+
+extension ImageCatalog {
+  /// The image `reference` names in the store at `root`, or nil when that store does not have it (no such
+  /// image, or no store there at all): what a node that also has a remote asks first. Anything else wrong
+  /// (an ambiguous prefix, a name whose file holds no digest, an unreadable store) is thrown, never
+  /// passed on to the remote as if the image were simply not here.
+  public static func resolveIfPresent(_ reference: String, inStoreAt root: String) throws(CatalogError)
+    -> ImageDigest?
+  {
+    do {
+      return try ImageCatalog(root: root).resolve(reference)
+    } catch {
+      switch error {
+      case .unknownImage, .notAStore: return nil
+      default: throw error
+      }
+    }
   }
 }

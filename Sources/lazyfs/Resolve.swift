@@ -17,13 +17,11 @@ struct Resolve: ParsableCommand {
 
   func run() throws {
     try guarded("resolve") {
-      let local = Result { try ImageCatalog(root: storeOptions.path).resolve(image) }
-      switch (local, remote) {
-      case (.success(let digest), _): print(digest)
-      case (.failure, .some(let url)):
-        print(try ImageDigest(image) ?? ImageDigest(RemoteImage.digest(named: image, at: url)))
-      case (.failure(let error), nil): throw error
-      }
+      guard let remote else { return print(try ImageCatalog(root: storeOptions.path).resolve(image)) }
+      let digest =
+        try ImageCatalog.resolveIfPresent(image, inStoreAt: storeOptions.path) ?? ImageDigest(image)
+        ?? ImageDigest(RemoteImage.digest(named: image, at: remote))
+      print(digest)
     }
   }
 }

@@ -102,6 +102,22 @@ import Testing
     #expect(try ImageCatalog(root: s.root).names().isEmpty, "listing skips it")
   }
 
+  /// With a remote, only "not here" passes a reference on: what else is wrong with the store is thrown.
+  @Test func resolveIfPresentIsNilOnlyForAnImageOrStoreThatIsNotThere() throws {
+    let s = try Store()
+    defer { s.remove() }
+    let (a, _) = (try s.image(Self.a), try s.image(Self.b))
+    try s.name("broken", "not a digest\n")
+    #expect(try ImageCatalog.resolveIfPresent("aa", inStoreAt: s.root) == a)
+    #expect(try ImageCatalog.resolveIfPresent("no-such-name", inStoreAt: s.root) == nil)
+    #expect(try ImageCatalog.resolveIfPresent(String(repeating: "e", count: 64), inStoreAt: s.root) == nil)
+    #expect(try ImageCatalog.resolveIfPresent("aa", inStoreAt: s.root + "/absent") == nil)
+    #expect(throws: CatalogError.self, "ambiguous") { try ImageCatalog.resolveIfPresent("a", inStoreAt: s.root) }
+    #expect(throws: CatalogError.self, "corrupt name") {
+      try ImageCatalog.resolveIfPresent("broken", inStoreAt: s.root)
+    }
+  }
+
   @Test(arguments: ["lazyfs-store 3\n", "lazyfs-store 0\n", "lazyfs-store x\n", "lazyfs-store 2", "other\n"])
   func aLayoutOfAnotherVersionIsNotAStore(_ layout: String) throws {
     let s = try Store(layout: layout)
