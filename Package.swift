@@ -71,6 +71,8 @@ let package = Package(
       name: "ImageExport", dependencies: ["Archive", "ChunkStore", "ImageIndex", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
 
+    // What a container read first, as a file tied to its image: recorded by a mount, merged, replayed.
+    .target(name: "Profiles", dependencies: ["Codecs", "ImageIndex", "LinuxSystem"], swiftSettings: strict),
     .target(
       name: "RemoteStore", dependencies: ["CCurl", "StoreCatalog", "ChunkStore", "Codecs", "LinuxSystem"],
       swiftSettings: strict),
@@ -78,7 +80,7 @@ let package = Package(
     .target(
       name: "LazyFS",
       dependencies: [
-        "CFuse", "CFuseRing", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "RemoteStore", "Codecs",
+        "CFuse", "CFuseRing", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "RemoteStore", "Profiles", "Codecs",
         "LinuxSystem",
         .product(name: "Logging", package: "swift-log"),
       ],
@@ -87,8 +89,8 @@ let package = Package(
     .executableTarget(
       name: "lazyfs",
       dependencies: [
-        "LazyFS", "StoreCatalog", "JSON", "RemoteStore", "ImageImport", "ImageExport", "ChunkStore", "ImageIndex",
-        "Codecs",
+        "LazyFS", "StoreCatalog", "JSON", "RemoteStore", "Profiles", "ImageImport", "ImageExport", "ChunkStore",
+        "ImageIndex", "Codecs",
         "LinuxSystem",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
@@ -172,9 +174,12 @@ let package = Package(
       name: "ImageIndexTests", dependencies: ["ImageIndex", "Codecs", "LinuxSystem", "TestSupport"],
       swiftSettings: strict),
     .testTarget(
+      name: "ProfilesTests", dependencies: ["Profiles", "Codecs", "LinuxSystem", "TestSupport"],
+      swiftSettings: strict),
+    .testTarget(
       name: "LazyFSTests",
       dependencies: [
-        "LazyFS", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem", "TestSupport",
+        "LazyFS", "Profiles", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem", "TestSupport",
       ],
       swiftSettings: strict),
     .testTarget(

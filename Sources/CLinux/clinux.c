@@ -3,7 +3,10 @@
 #define _GNU_SOURCE
 #include "clinux.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
+#include <sys/mman.h>
 #include <linux/bpf.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -76,6 +79,38 @@ int cl_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
 
 int cl_pidfd_send_signal(int pidfd, int signal) {
   return (int)syscall(SYS_pidfd_send_signal, pidfd, signal, NULL, 0);
+}
+
+#ifndef SYS_cachestat
+#define SYS_cachestat 451  // the same number on every architecture (added after the syscall tables merged)
+#endif
+
+struct cl_cachestat_range { unsigned long long off, len; };
+struct cl_cachestat {
+  unsigned long long nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+};
+
+long long cl_page_cache_resident(int fd, unsigned long long offset, unsigned long long length) {
+  long page = sysconf(_SC_PAGESIZE);
+  struct cl_cachestat_range range = {offset, length};
+  struct cl_cachestat cs;
+  if (syscall(SYS_cachestat, fd, &range, &cs, 0) == 0) return (long long)cs.nr_cache * page;
+  if (errno != ENOSYS) return -1;
+  unsigned long long start = offset & ~(unsigned long long)(page - 1);
+  size_t span = (size_t)(offset + length - start);
+  if (span == 0) return 0;
+  void *map = mmap(NULL, span, PROT_READ, MAP_SHARED, fd, (off_t)start);
+  if (map == MAP_FAILED) return -1;
+  size_t pages = (span + page - 1) / page;
+  unsigned char *vec = malloc(pages);
+  long long resident = -1;
+  if (vec && mincore(map, span, vec) == 0) {
+    resident = 0;
+    for (size_t i = 0; i < pages; i++) resident += (vec[i] & 1) ? page : 0;
+  }
+  free(vec);
+  munmap(map, span);
+  return resident;
 }
 
 int cl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {

@@ -57,6 +57,12 @@ public final class ChunkCache: Sendable {
 
   /// The chunk's bytes, from the cache, from a load in progress, or loaded now.
   public func chunk(_ digest: Digest) throws -> ChunkData {
+    var waited = false
+    return try chunk(digest, waited: &waited)
+  }
+
+  /// The same, saying whether the caller had to wait for a load (its own or another thread's).
+  public func chunk(_ digest: Digest, waited: inout Bool) throws -> ChunkData {
     enum Step {
       case hit(ChunkData)
       case wait(Flight)
@@ -80,10 +86,12 @@ public final class ChunkCache: Sendable {
       statistics.cacheHits.add(1, ordering: .relaxed)
       return data
     case .wait(let flight):
+      waited = true
       statistics.sharedLoads.add(1, ordering: .relaxed)
       flight.done.wait()
       return try flight.result!.get()
     case .load(let flight):
+      waited = true
       return try load(digest, flight)
     }
   }

@@ -16,6 +16,10 @@ public final class ImageFilesystem: Sendable {
   let cache: ChunkCache
   let source: any ChunkSource
   let logger: Logger
+  /// With `--record`: notes first reads.
+  let recorder: Recorder?
+  /// With a profile to replay: how the prefetch and the reads fare.
+  let prefetch: PrefetchCounters?
   /// Totals over the whole index, each computed on first use rather than before the mount answers (they
   /// visit every entry or every extent, ~1 ms of mounting the `python` image): the file bytes for statfs,
   /// which the readiness check asks, and the distinct chunk bytes, for `stats` only.
@@ -36,8 +40,10 @@ public final class ImageFilesystem: Sendable {
 
   public init(
     index: ImageIndex, digest: Digest, source: any ChunkSource, mountpoint: String,
-    cacheCapacity: Int = 64 << 20, logger: Logger
+    cacheCapacity: Int = 64 << 20, recorder: Recorder? = nil, prefetch: PrefetchCounters? = nil, logger: Logger
   ) {
+    self.recorder = recorder
+    self.prefetch = prefetch
     self.index = index
     self.digest = digest
     self.mountpoint = mountpoint
@@ -72,7 +78,7 @@ public final class ImageFilesystem: Sendable {
       chunksTotal: Int64(index.chunkCount), bytesLoaded: loadedBytes, bytesTotal: chunkBytes,
       shareFetched: chunkBytes > 0 ? Double(loadedBytes) / Double(chunkBytes) : 0,
       remote: source.remoteStatistics, transport: overRing ? "io_uring" : "/dev/fuse",
-      ringRequests: overRing ? ringRequests : nil)
+      ringRequests: overRing ? ringRequests : nil, prefetch: prefetch?.snapshot, recording: recorder?.isOpen)
   }
 
   /// Capabilities asked of the kernel at INIT, each only where the kernel offers it.

@@ -47,6 +47,10 @@ public struct MountStatistics: Sendable, Equatable {
   public var transport: String?
   /// Requests served through the rings, with io_uring.
   public var ringRequests: Int64?
+  /// Unless `--prefetch off`: the profile replayed and how reads fared.
+  public var prefetch: PrefetchStatistics?
+  /// With `--record`: whether the window is still open.
+  public var recording: Bool?
 
   /// The statistics as JSON text, members sorted by name.
   public func json(pretty: Bool = false) -> [UInt8] {
@@ -81,6 +85,8 @@ public struct MountStatistics: Sendable, Equatable {
     o.append("remote", remote.map(\.json))
     o.append("transport", transport.map(JSONValue.string))
     o.append("ringRequests", ringRequests.map(JSONValue.int))
+    o.append("prefetch", prefetch.map(\.json))
+    o.append("recording", recording.map(JSONValue.bool))
     return .object(o)
   }
 
@@ -135,5 +141,7 @@ extension MountStatistics {
     remote = try f.nested(ifPresent: "remote", RemoteFetchStatistics.init(json:path:))
     transport = try f.string(ifPresent: "transport")
     ringRequests = try f.int64(ifPresent: "ringRequests")
+    prefetch = try f.nested(ifPresent: "prefetch", PrefetchStatistics.init(json:path:))
+    recording = try f.bool(ifPresent: "recording")
   }
 }

@@ -5,6 +5,7 @@ import Glibc
 import ImageIndex
 import LinuxSystem
 import Logging
+import Profiles
 import RemoteStore
 import StoreCatalog
 
@@ -66,20 +67,92 @@ public enum Mounter {
   public static func serve(_ mount: PreparedMount, logger: Logger, ready: @escaping @Sendable () -> Void) throws {
     let (request, mountpoint) = (mount.request, mount.request.mountpoint)
     let (index, digest, source) = try openImage(mount, logger: logger)
+    let recorder =
+      request.record
+      ? Recorder(
+        image: digest, extentCount: index.extentCount, path: profileDestination(request, image: digest),
+        idle: .milliseconds(Int(request.recordIdleSeconds * 1000)), logger: logger) : nil
+    let found = findProfile(request, image: digest, index: index, source: source, logger: logger)
+    let counters = request.prefetch == "off" ? nil : PrefetchCounters()
+    if case .failure(let why) = found { counters?.state.withLock { $0.failure = "profile refused: \(why)" } }
     let filesystem = ImageFilesystem(
       index: index, digest: digest, source: source, mountpoint: mountpoint,
-      cacheCapacity: request.cacheCapacity, logger: logger)
+      cacheCapacity: request.cacheCapacity, recorder: recorder, prefetch: counters, logger: logger)
     let session = try FuseSession(
       filesystem: filesystem, allowOther: request.allowOther, setuid: request.setuid,
       readaheadKilobytes: request.effectiveReadaheadKb, ioUring: request.ioUring && request.remote == nil)
     try session.mount()
     (source as? OpeningChunkSource)?.start()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")
-    try session.run(ready: ready)
+    var prefetcher: Prefetcher?
+    if case .success(let profile?) = found {
+      prefetcher = Prefetcher(
+        profile: profile, filesystem: filesystem, session: session, budget: request.prefetchBudgetBytes,
+        logger: logger)
+    }
+    defer {
+      prefetcher?.stop()
+      if let recorder {
+        do { try recorder.save(reason: "unmounted") } catch { logger.error("saving the recorded profile: \(error)") }
+      }
+    }
+    try session.run { [prefetcher, recorder] in
+      prefetcher?.start()
+      recorder?.closeWhenIdle()
+      ready()
+    }
   }
 }
 
 extension Mounter {
+  /// Where a recorded run goes: the store's profile of the image, or, on a node with no store (a remote
+  /// mount), the node's own profiles beside the remote cache.
+  static func profileDestination(_ request: MountRequest, image: Digest) -> String {
+    let location = StoreLocation(root: request.store)
+    return Files.exists(location.layoutFile)
+      ? ProfileStore.path(store: location.root, image: image)
+      : ProfileStore.path(store: request.remoteCache, image: image)
+  }
+
+  /// The profile to replay: `--prefetch FILE`, or with `auto` the store's, this node's (recorded beside
+  /// the remote cache), else the remote's. A profile that cannot be used is a failure naming why; the
+  /// mount goes on without prefetch. Success with nil: there is none, or prefetch is off.
+  static func findProfile(
+    _ request: MountRequest, image: Digest, index: ImageIndex, source: any ChunkSource, logger: Logger
+  ) -> Result<Profile?, any Error> {
+    func use(_ load: () throws -> Profile?) -> Result<Profile?, any Error> {
+      do {
+        guard let profile = try load() else { return .success(nil) }
+        try profile.check(against: index)
+        logger.info("prefetching \(profile.records.count) extents of profile \(profile.digest) (\(profile.runs) runs)")
+        return .success(profile)
+      } catch {
+        logger.warning("not prefetching: \(error)")
+        return .failure(error)
+      }
+    }
+    switch request.prefetch {
+    case "off": return .success(nil)
+    case "auto":
+      for root in [request.store, request.remoteCache] {
+        let path = ProfileStore.path(store: StoreLocation.absolute(root), image: image)
+        if Files.exists(path) { return use { try ProfileStore.load(path, image: image) } }
+      }
+      guard let remote = (source as? RemoteChunkSource)?.remote else { return .success(nil) }
+      return use {
+        guard let bytes = try remote.profile() else { return nil }
+        do { return try Profile(decoding: bytes, for: image) } catch let error as ProfileError {
+          throw ProfileFileError(path: "\(remote.baseURL)/profiles/\(image.hex)", reason: .profile(error))
+        }
+      }
+    default:
+      return use {
+        try ProfileStore.load(request.prefetch, image: image)
+          ?? { throw ProfileFileError(path: request.prefetch, reason: .unreadable("no such file")) }()
+      }
+    }
+  }
+
   /// The image's index and where its chunks come from. The local store's packs are pinned (opened) as it
   /// opens, so that a `gc` while the image is mounted cannot take chunks from under it.
   static func openImage(_ mount: PreparedMount, logger: Logger) throws -> (ImageIndex, Digest, any ChunkSource) {

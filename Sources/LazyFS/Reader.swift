@@ -1,4 +1,5 @@
 import CFuse
+import Codecs
 import Glibc
 import ImageIndex
 
@@ -12,6 +13,9 @@ extension ImageFilesystem {
   struct Piece {
     var chunk: ChunkData
     var range: Range<Int>
+    var digest: Digest
+    /// The read had to wait for the chunk to load (it was not in memory).
+    var waited: Bool
   }
 
   /// Why a read cannot be answered from the index and its chunks.
@@ -33,6 +37,10 @@ extension ImageFilesystem {
     let total = pieces.reduce(0) { $0 + $1.range.count }
     logger.trace("read \(index.path(of: entry)) \(offset)+\(size): \(total) bytes from \(pieces.count) chunks")
     statistics.recordRead(bytes: total)
+    if let recorder, let first = index.extent(of: entry, at: offset) {
+      recorder.note(entry: entry, extents: first..<(first + pieces.count))
+    }
+    prefetch?.read(pieces)
     if pieces.isEmpty { return reply.bytes([]) }  // at or past the end of the file
     let parts = pieces.map { p in
       iovec(
@@ -73,13 +81,14 @@ extension ImageFilesystem {
     at = offset
     for x in extents {
       let chunk: ChunkData
-      do { chunk = try cache.chunk(x.chunk) } catch { throw .chunk(error) }
+      var waited = false
+      do { chunk = try cache.chunk(x.chunk, waited: &waited) } catch { throw .chunk(error) }
       guard chunk.count == Int(x.length) else {
         throw .corruptIndex("chunk \(x.chunk) is \(chunk.count) bytes, its extent says \(x.length)")
       }
       let lo = Int(at - x.offset)
       let hi = Int(min(end, x.offset + Int64(x.length)) - x.offset)
-      pieces.append(Piece(chunk: chunk, range: lo..<hi))
+      pieces.append(Piece(chunk: chunk, range: lo..<hi, digest: x.chunk, waited: waited))
       at = x.offset + Int64(hi)
     }
     return pieces

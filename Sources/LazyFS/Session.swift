@@ -20,7 +20,7 @@ import Synchronization
 /// one ring and one daemon thread per CPU, so a request is served on the CPU that made it instead of waking
 /// a thread on another (see `CFuseRing`). Not with a remote source: a ring thread serves its CPU's
 /// requests one at a time, and a network fetch would hold up every other request made on that CPU.
-public final class FuseSession {
+public final class FuseSession: @unchecked Sendable {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
   private let allowOther: Bool
@@ -152,6 +152,19 @@ public final class FuseSession {
       mounted = false
     }
     logger.info("unmounted \(mountpoint)")
+  }
+
+  /// Hands the kernel `bytes` as the content of file `inode` from `offset` (FUSE's NOTIFY_STORE): they go
+  /// into its page cache, and reads of them never reach the daemon. The kernel marks a page valid only
+  /// when the bytes cover all of it (or run to the end of the file), so `offset` should be page-aligned.
+  /// 0, or a negative errno (ENOENT: the kernel does not know the inode; nothing is stored).
+  func storeInPageCache(inode: UInt64, offset: Int64, bytes: UnsafeRawBufferPointer) -> Int32 {
+    var vector = fuse_bufvec()
+    vector.count = 1
+    vector.buf.size = bytes.count
+    vector.buf.mem = UnsafeMutableRawPointer(mutating: bytes.baseAddress)
+    vector.buf.fd = -1
+    return fuse_lowlevel_notify_store(session, inode, off_t(offset), &vector, fuse_buf_copy_flags(0))
   }
 
   /// fusermount3 always mounts nosuid,nodev (libfuse never passes it `suid` or `dev`). A container root

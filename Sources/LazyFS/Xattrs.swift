@@ -1,6 +1,7 @@
 import CFuse
 import Glibc
 import ImageIndex
+import JSON
 
 /// Extended attributes: exactly the image's, plus the statistics on the root (see `MountStatistics`).
 ///
@@ -14,6 +15,10 @@ extension ImageFilesystem {
     if entry == 0 && wanted == MountStatistics.attributeName {
       let json = snapshot().json()
       value = json
+    } else if entry == 0 && wanted == ProfileSave.attributeName {
+      // An action, not a value: a size query (which tools make before reading) must not trigger it.
+      if size == 0 { return reply.xattrSize(ProfileSave.answerSize) }
+      value = saveProfile()
     } else if let hit = index.xattrs(entry).first(where: { $0.name == wanted }) {
       value = hit.value
     } else {
@@ -32,6 +37,28 @@ extension ImageFilesystem {
       list.append(0)
     }
     answer(reply, list, size: size)
+  }
+
+  /// Closes the `--record` window now and saves the run; the answer is JSON, `ProfileSave`.
+  private func saveProfile() -> [UInt8] {
+    var o = JSONObject()
+    if let recorder {
+      do {
+        if let profile = try recorder.save(reason: "asked to save") {
+          o.append("path", .string(recorder.path))
+          o.append("profile", .string(profile.digest.description))
+          o.append("runs", .int(Int(profile.runs)))
+          o.append("extents", .int(profile.records.count))
+        } else {
+          o.append("error", .string("nothing to save: the window is closed already, or nothing was read"))
+        }
+      } catch {
+        o.append("error", .string("\(error)"))
+      }
+    } else {
+      o.append("error", .string("the mount is not recording (mount it with --record)"))
+    }
+    return JSONValue.object(o).encoded()
   }
 
   private func answer(_ reply: consuming Reply, _ value: [UInt8], size: Int) {

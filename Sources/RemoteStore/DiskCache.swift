@@ -62,6 +62,9 @@ public final class DiskCache: @unchecked Sendable {
     return try? Files.read("\(directory)/\(key)")
   }
 
+  /// Whether `key` is held (as far as this process knows: no disk access).
+  public func contains(_ key: String) -> Bool { state.withLock { $0.sizes[key] != nil } }
+
   public func put(_ key: String, _ bytes: [UInt8]) {
     let tmp = "\(directory)/.tmp-\(key)-\(UInt32.random(in: 0...UInt32.max))"
     do {

@@ -9,6 +9,8 @@ public struct PublishReport: Sendable {
   public var packsWritten = 0
   public var packsPresent = 0
   public var bytesWritten: Int64 = 0
+  /// Whether the image's profile went too.
+  public var profile = false
 }
 
 /// Writes an image, and the packs that hold its chunks, into a directory laid out as `RemoteLayout` says:
@@ -27,7 +29,7 @@ public enum Publisher {
     if let existing, !RemoteLayout.readable.contains(existing) {
       throw RemoteError(layout, "not a lazyfs remote store layout this lazyfs writes (\"\(existing.prefix(30))\")")
     }
-    for dir in ["", "/packs", "/indexes", "/images", "/names"] { try Files.makeDirectories(dest + dir) }
+    for dir in ["", "/packs", "/indexes", "/images", "/names", "/profiles"] { try Files.makeDirectories(dest + dir) }
     if existing != RemoteLayout.version { try Files.writeAtomically(layout, Array(RemoteLayout.version.utf8)) }
 
     var packs = Set<Digest>()
@@ -50,6 +52,12 @@ public enum Publisher {
     let indexPath = "\(dest)/indexes/\(image.hex)"
     if !Files.exists(indexPath) { try Files.writeAtomically(indexPath, index) }
     report.bytesWritten += Int64(index.count)
+    // The image's profile (what its containers read first), as it is now: written again on every publish.
+    if let profile = try? Files.read("\(store.root)/profiles/\(image.hex)") {
+      try Files.writeAtomically("\(dest)/profiles/\(image.hex)", profile)
+      report.bytesWritten += Int64(profile.count)
+      report.profile = true
+    }
     let list = packs.sorted().map { $0.hex + "\n" }.joined()
     try Files.writeAtomically("\(dest)/images/\(image.hex)", Array(list.utf8))
     for name in names.compactMap({ ImageName($0) }) {

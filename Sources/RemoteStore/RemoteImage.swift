@@ -14,12 +14,12 @@ public final class RemoteImage: @unchecked Sendable {
   /// The image index's bytes, checked against `digest`.
   public let indexBytes: [UInt8]
   public let client: HTTPClient
-  private let cache: DiskCache?
-  private let packIDs: [Digest]
-  private let locations: [Digest: ChunkLocation]
-  private let flights = Mutex<[String: DispatchGroup]>([:])
+  let cache: DiskCache?
+  let packIDs: [Digest]
+  let locations: [Digest: ChunkLocation]
+  let flights = Mutex<[String: DispatchGroup]>([:])
   private let blocks = BlockCache(capacity: 16)
-  private let counters = Mutex<(requests: Int, bytes: Int64, cacheHits: Int, blockHits: Int)>((0, 0, 0, 0))
+  let counters = Mutex<(requests: Int, bytes: Int64, cacheHits: Int, blockHits: Int)>((0, 0, 0, 0))
 
   /// Opens `reference` (a full digest, or a name published with the image) at `url`.
   ///
@@ -108,6 +108,8 @@ public final class RemoteImage: @unchecked Sendable {
     return digest
   }
 
+  /// A block's name in the disk cache.
+  static func blockKey(pack: Digest, offset: UInt64) -> String { "\(pack.hex)-\(offset)" }
   static func indexKey(_ image: Digest) -> String { "index-\(image.hex)" }
   static func packListKey(_ image: Digest) -> String { "packs-\(image.hex)" }
   static func packIndexKey(_ pack: Digest) -> String { "idx-\(pack.hex)" }
@@ -153,7 +155,7 @@ public final class RemoteImage: @unchecked Sendable {
       return chunk
     }
     let pack = packIDs[Int(loc.pack)]
-    let key = "\(pack.hex)-\(loc.blockOffset)"
+    let key = Self.blockKey(pack: pack, offset: loc.blockOffset)
     let url = "\(baseURL)/packs/\(pack.hex).pack"
     if let stored = cache?.get(key) {
       if let chunk = try? serve(stored) {

@@ -8,9 +8,11 @@
 ///                          of the decompressed index = the image digest)
 /// DEST/images/HEX          the IDs of the packs image HEX needs, one per line; written last
 /// DEST/names/NAME          "sha256:HEX\n" (NAME as a store names it: `ImageName.fileName`)
+/// DEST/profiles/HEX        image HEX's profile, when it has one (`Profiles`: what its containers read
+///                          first); optional, self-checking, replaced when a newer one is published
 /// ```
 ///
-/// Everything but names is immutable and content-addressed, so caches may keep it forever, and publishing
+/// Everything but names and profiles is immutable and content-addressed, so caches may keep it forever, and publishing
 /// a second image into the same directory writes only the packs it does not already find there.
 public enum RemoteLayout {
   public static let version = "lazyfs-remote 2\n"

@@ -33,8 +33,19 @@ public struct MountRequest: Sendable, Equatable {
   public var remoteCacheMaxBytes = MountRequest.defaultRemoteCacheMaxBytes
   /// Serve over io_uring where the kernel offers it (root, local store only).
   public var ioUring = true
+  /// Record what the workload reads first into the image's profile (`lazyfs mount --record`); the
+  /// window closes after `recordIdleSeconds` without a new first read, on `lazyfs profile save`, or at
+  /// unmount.
+  public var record = false
+  public var recordIdleSeconds = MountRequest.defaultRecordIdleSeconds
+  /// "auto" (the image's profile, when the store, the node or the remote has one), "off", or a profile file.
+  public var prefetch = "auto"
+  /// The most page cache the prefetch may fill, in bytes (and never more than the memory no one uses).
+  public var prefetchBudgetBytes = MountRequest.defaultPrefetchBudgetBytes
 
   public static let defaultCacheMib = 64
+  public static let defaultRecordIdleSeconds = 3.0
+  public static let defaultPrefetchBudgetBytes: Int64 = 1 << 30
   public static let defaultRemoteCacheMaxBytes: Int64 = 10 << 30
 
   /// Where chunks fetched from a remote are kept unless `--cache` says: `$LAZYFS_REMOTE_CACHE`, else
@@ -58,6 +69,10 @@ public struct MountRequest: Sendable, Equatable {
     guard cacheMib > 0 else { throw MountRequestError("--cache-mib must be positive") }
     guard (readaheadKb ?? 0) >= 0 else { throw MountRequestError("--readahead-kb must not be negative") }
     guard remoteCacheMaxBytes > 0 else { throw MountRequestError("--cache-max must be positive") }
+    guard recordIdleSeconds > 0, recordIdleSeconds <= 3600 else {
+      throw MountRequestError("--record-idle must be between 0 and 3600 seconds")
+    }
+    guard !prefetch.isEmpty else { throw MountRequestError("--prefetch takes auto, off or a profile file") }
   }
 
   /// `lazyfs mount`'s arguments after the verb. Options at their defaults are left out; values are
@@ -75,6 +90,12 @@ public struct MountRequest: Sendable, Equatable {
     if remoteCache != Self.defaultRemoteCache { a.append("--cache=\(remoteCache)") }
     if remoteCacheMaxBytes != Self.defaultRemoteCacheMaxBytes { a.append("--cache-max=\(remoteCacheMaxBytes)") }
     if !ioUring { a.append("--no-io-uring") }
+    if record { a.append("--record") }
+    if recordIdleSeconds != Self.defaultRecordIdleSeconds { a.append("--record-idle=\(recordIdleSeconds)") }
+    if prefetch != "auto" { a.append("--prefetch=\(prefetch)") }
+    if prefetchBudgetBytes != Self.defaultPrefetchBudgetBytes {
+      a.append("--prefetch-budget=\(prefetchBudgetBytes)")
+    }
     return a + ["--", image, mountpoint]
   }
 
@@ -95,6 +116,16 @@ public struct MountRequest: Sendable, Equatable {
     allowOther = flags.contains("allow-other")
     setuid = flags.contains("setuid")
     ioUring = !flags.contains("no-io-uring")
+    record = flags.contains("record")
+    if let text = values["record-idle"] {
+      guard let n = Double(text) else { return nil }
+      recordIdleSeconds = n
+    }
+    if let p = values["prefetch"] { prefetch = p }
+    if let text = values["prefetch-budget"] {
+      guard let n = Self.parseSize(text) else { return nil }
+      prefetchBudgetBytes = n
+    }
     logFile = values["log-file"]
     remote = values["remote"]
     if let cache = values["cache"] { remoteCache = cache }
@@ -113,9 +144,10 @@ public struct MountRequest: Sendable, Equatable {
   }
 
   static let valueOptions: Set<String> = [
-    "store", "log-file", "cache-mib", "readahead-kb", "remote", "cache", "cache-max",
+    "store", "log-file", "cache-mib", "readahead-kb", "remote", "cache", "cache-max", "record-idle", "prefetch",
+    "prefetch-budget",
   ]
-  static let flags: Set<String> = ["foreground", "allow-other", "setuid", "no-io-uring"]
+  static let flags: Set<String> = ["foreground", "allow-other", "setuid", "no-io-uring", "record"]
 
   /// "4096", "512K", "20G" (powers of 1024) as bytes; nil for anything else.
   public static func parseSize(_ text: String) -> Int64? {

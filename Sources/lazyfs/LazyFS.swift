@@ -16,7 +16,7 @@ struct LazyFSCommand: ParsableCommand {
     version: "lazyfs 0.1.0",
     subcommands: [
       Import.self, Images.self, RemoveImage.self, Inspect.self, Export.self, Publish.self, Verify.self, GC.self,
-      Mount.self, Umount.self, Stats.self, Resolve.self, Pull.self,
+      Mount.self, Umount.self, Stats.self, Resolve.self, Pull.self, ProfileCommand.self,
     ])
 
   static func main() {

@@ -36,6 +36,24 @@ struct Mount: ParsableCommand {
   var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes >> 30)G"
   @Flag(help: "Serve over /dev/fuse even where the kernel offers FUSE over io_uring (fuse.enable_uring).")
   var noIoUring = false
+  @Flag(
+    help: """
+      Record what the workload reads first into the image's profile (STORE/profiles/HEX, merged with earlier \
+      runs). The window closes after --record-idle seconds without a new first read, on \
+      `lazyfs profile save MOUNTPOINT`, or at unmount.
+      """)
+  var record = false
+  @Option(help: "Seconds without a new first read that end a --record window.")
+  var recordIdle = MountRequest.defaultRecordIdleSeconds
+  @Option(
+    help: """
+      auto: replay the image's profile (from the store, this node, or the remote) if there is one; off; or \
+      a profile file. The profile's chunks are fetched ahead of the readers and its pages put in the page \
+      cache, within --prefetch-budget.
+      """)
+  var prefetch = "auto"
+  @Option(help: "The most page cache a prefetch fills (e.g. 256M); never more than the memory no one uses.")
+  var prefetchBudget = "\(MountRequest.defaultPrefetchBudgetBytes >> 20)M"
   @Argument(help: "The image.") var image: String
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
@@ -55,6 +73,15 @@ struct Mount: ParsableCommand {
       throw ExitCode(1)
     }
     request.remoteCacheMaxBytes = bytes
+    request.record = record
+    request.recordIdleSeconds = recordIdle
+    request.prefetch = prefetch
+    guard let budget = MountRequest.parseSize(prefetchBudget) else {
+      printError(
+        "lazyfs mount: --prefetch-budget \"\(prefetchBudget)\" is not a size (bytes, or a number with K, M, G or T)")
+      throw ExitCode(1)
+    }
+    request.prefetchBudgetBytes = budget
     try Self.run(request)
   }
 

@@ -23,7 +23,7 @@ struct Publish: ParsableCommand {
       let r = try Publisher.publish(store: store, image: digest, names: names, chunks: index.chunks, to: dest)
       print(
         "published \(digest): \(r.packsWritten) pack(s) written, \(r.packsPresent) already there, "
-          + "\(humanBytes(r.bytesWritten)) written")
+          + "\(humanBytes(r.bytesWritten)) written\(r.profile ? ", with its profile" : "")")
     }
   }
 }

@@ -41,6 +41,10 @@ int cl_pidfd_open(pid_t pid);
 /// pidfd_send_signal(2) with no siginfo and no flags.
 int cl_pidfd_send_signal(int pidfd, int signal);
 
+/// The bytes of [offset, offset + length) of the open file `fd` that are in the page cache: cachestat(2)
+/// (Linux 6.5+), else mmap and mincore(2). -1 with errno when neither works.
+long long cl_page_cache_resident(int fd, unsigned long long offset, unsigned long long length);
+
 /// glibc's POSIX_SPAWN_SETSID (spawn.h, under _GNU_SOURCE): the child calls setsid() before exec.
 static const short CL_POSIX_SPAWN_SETSID = 0x80;
 

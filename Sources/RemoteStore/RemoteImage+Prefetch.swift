@@ -1,0 +1,150 @@
+import ChunkStore
+import Codecs
+import Dispatch
+import Synchronization
+
+/// Fetching a working set ahead of its readers: the blocks that hold a list of chunks, in the list's
+/// order, as few large range requests as neighbours allow, several at once.
+///
+/// The cold start this serves is bound by round trips, not bandwidth: fetched one block per read, a
+/// `python` start makes ~150 requests one after another. Here neighbouring blocks of a pack go in one
+/// request (gaps of up to `maxGap` bytes are fetched and dropped: a round trip costs more), requests are
+/// at most `maxRange` bytes, and `parallelism` run at once. The list is cut into windows that grow (8, 16,
+/// 32 … blocks), so the first reads' blocks come in the first requests rather than in one giant one, and
+/// ranges are formed within a window only, keeping the order.
+///
+/// Every block fetched goes to the disk cache, where `chunk` finds it; a reader that wants a block while
+/// its range is in flight waits for that range instead of asking again, and a reader that wants any other
+/// block fetches it at once, by itself (it jumps the queue: the queue is only the prefetch's own).
+extension RemoteImage {
+  /// A range request: blocks `blocks` of pack `pack`, which lie within `start..<end`.
+  public struct PrefetchRange: Sendable, Equatable {
+    public var pack: UInt32
+    public var start: UInt64
+    public var end: UInt64
+    public var blocks: [(offset: UInt64, length: UInt32)]
+    public static func == (a: Self, b: Self) -> Bool {
+      a.pack == b.pack && a.start == b.start && a.end == b.end
+        && a.blocks.elementsEqual(b.blocks) { $0.offset == $1.offset && $0.length == $1.length }
+    }
+  }
+
+  /// What a prefetch did.
+  public struct PrefetchOutcome: Sendable {
+    public var requests = 0
+    public var bytes: Int64 = 0
+    public var blocks = 0
+    /// The first failure, after which the prefetch stopped (readers still fetch on demand).
+    public var failure: String?
+  }
+
+  public static let maxGap: UInt64 = 64 << 10
+  public static let maxRange: UInt64 = 4 << 20
+
+  /// The range requests that bring every block holding `chunks` that the disk cache lacks, in order.
+  public func prefetchPlan(_ chunks: [Digest]) -> [PrefetchRange] {
+    var seen = Set<String>()
+    var blocks: [(pack: UInt32, offset: UInt64, length: UInt32)] = []
+    for d in chunks {
+      guard let loc = locations[d] else { continue }
+      let key = Self.blockKey(pack: packIDs[Int(loc.pack)], offset: loc.blockOffset)
+      guard seen.insert(key).inserted, !(cache?.contains(key) ?? false) else { continue }
+      blocks.append((loc.pack, loc.blockOffset, loc.blockStoredLength))
+    }
+    var ranges: [PrefetchRange] = []
+    var at = 0
+    var window = 8
+    while at < blocks.count {
+      let slice = blocks[at..<min(at + window, blocks.count)].sorted { ($0.pack, $0.offset) < ($1.pack, $1.offset) }
+      var current: PrefetchRange?
+      for b in slice {
+        let end = b.offset + UInt64(b.length)
+        if var c = current, c.pack == b.pack, b.offset >= c.end, b.offset - c.end <= Self.maxGap,
+          end - c.start <= Self.maxRange
+        {
+          c.end = end
+          c.blocks.append((b.offset, b.length))
+          current = c
+        } else {
+          if let c = current { ranges.append(c) }
+          current = PrefetchRange(pack: b.pack, start: b.offset, end: end, blocks: [(b.offset, b.length)])
+        }
+      }
+      if let c = current { ranges.append(c) }
+      at += window
+      window = min(window * 2, 256)
+    }
+    return ranges
+  }
+
+  /// Fetches `ranges` with `parallelism` requests in flight, in order, until done, `cancelled` says
+  /// stop, or a request fails (its error is the outcome's `failure`).
+  public func prefetch(
+    _ ranges: [PrefetchRange], parallelism: Int, cancelled: @escaping @Sendable () -> Bool = { false }
+  ) -> PrefetchOutcome {
+    let next = Atomic<Int>(0)
+    let outcome = Mutex(PrefetchOutcome())
+    DispatchQueue.concurrentPerform(iterations: max(1, min(parallelism, ranges.count))) { _ in
+      while !cancelled(), outcome.withLock({ $0.failure == nil }) {
+        let i = next.add(1, ordering: .relaxed).oldValue
+        guard i < ranges.count else { return }
+        do {
+          let n = try fetch(ranges[i])
+          outcome.withLock {
+            $0.requests += 1
+            $0.bytes += Int64(n)
+            $0.blocks += ranges[i].blocks.count
+          }
+        } catch {
+          outcome.withLock { if $0.failure == nil { $0.failure = "\(error)" } }
+        }
+      }
+    }
+    return outcome.withLock { $0 }
+  }
+
+  /// One range request; its blocks go to the disk cache. Readers of those blocks wait for it meanwhile.
+  private func fetch(_ range: PrefetchRange) throws -> Int {
+    let pack = packIDs[Int(range.pack)]
+    let keys = range.blocks.map { Self.blockKey(pack: pack, offset: $0.offset) }
+    let group = DispatchGroup()
+    group.enter()
+    let led = flights.withLock { f in
+      keys.filter { key in
+        guard f[key] == nil else { return false }
+        f[key] = group
+        return true
+      }
+    }
+    defer {
+      flights.withLock { f in for key in led { f[key] = nil } }
+      group.leave()
+    }
+    let bytes = try client.get("\(baseURL)/packs/\(pack.hex).pack", range: range.start..<range.end)
+    counters.withLock {
+      $0.requests += 1
+      $0.bytes += Int64(bytes.count)
+    }
+    for (b, key) in zip(range.blocks, keys) {
+      let lo = Int(b.offset - range.start)
+      cache?.put(key, Array(bytes[lo..<(lo + Int(b.length))]))
+    }
+    return bytes.count
+  }
+
+  /// The image's profile as the remote publishes it (`profiles/HEX`), nil when it has none. Cached by
+  /// the image's digest, absence included, so that a warm mount makes no request: a node picks up a
+  /// newer profile when `lazyfs pull` asks again (`refresh`).
+  public func profile(refresh: Bool = false) throws -> [UInt8]? {
+    let key = "profile-\(digest.hex)"
+    if !refresh, let cached = cache?.get(key) { return cached.isEmpty ? nil : cached }
+    let url = "\(baseURL)/profiles/\(digest.hex)"
+    let bytes: [UInt8]
+    do { bytes = try client.get(url) } catch let e as RemoteError where e.reason.hasPrefix("HTTP 404") {
+      cache?.put(key, [])
+      return nil
+    }
+    cache?.put(key, bytes)
+    return bytes
+  }
+}
