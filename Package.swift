@@ -179,7 +179,8 @@ let package = Package(
     .testTarget(
       name: "LazyFSTests",
       dependencies: [
-        "LazyFS", "Profiles", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem", "TestSupport",
+        "LazyFS", "Profiles", "StoreCatalog", "ChunkStore", "ImageIndex", "JSON", "Codecs", "LinuxSystem",
+        "TestSupport",
       ],
       swiftSettings: strict),
     .testTarget(

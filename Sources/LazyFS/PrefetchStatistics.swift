@@ -24,6 +24,8 @@ public struct PrefetchStatistics: Sendable, Equatable {
   public var profileBytes: Int64
   public var readBytesPrefetched: Int64
   public var readBytesMissing: Int64
+  /// Read bytes of chunks the profile does not name: what this workload did differently.
+  public var readBytesOutsideProfile: Int64
   /// Profile chunk bytes that neither a read nor the page stage has used (yet).
   public var prefetchedBytesNeverRead: Int64
   /// Bytes the prefetch added to the page cache, and its budget for them.
@@ -39,7 +41,8 @@ public struct PrefetchStatistics: Sendable, Equatable {
     for (key, value) in [
       ("fetchRanges", fetchRanges), ("fetchRequests", fetchRequests), ("bytesPrefetched", bytesPrefetched),
       ("profileChunks", profileChunks), ("profileBytes", profileBytes), ("readBytesPrefetched", readBytesPrefetched),
-      ("readBytesMissing", readBytesMissing), ("prefetchedBytesNeverRead", prefetchedBytesNeverRead),
+      ("readBytesMissing", readBytesMissing), ("readBytesOutsideProfile", readBytesOutsideProfile),
+      ("prefetchedBytesNeverRead", prefetchedBytesNeverRead),
       ("pageCacheBytes", pageCacheBytes), ("pageCacheBudgetBytes", pageCacheBudgetBytes),
     ] {
       o.append(key, .int(value))
@@ -62,6 +65,7 @@ extension PrefetchStatistics {
     profileBytes = try f.int64("profileBytes")
     readBytesPrefetched = try f.int64("readBytesPrefetched")
     readBytesMissing = try f.int64("readBytesMissing")
+    readBytesOutsideProfile = try f.int64("readBytesOutsideProfile")
     prefetchedBytesNeverRead = try f.int64("prefetchedBytesNeverRead")
     pageCacheBytes = try f.int64("pageCacheBytes")
     pageCacheBudgetBytes = try f.int64("pageCacheBudgetBytes")
@@ -78,7 +82,8 @@ extension PrefetchCounters {
         profile: s.profile, error: s.failure ?? s.fetch?.failure, fetchRanges: Int64(s.fetchRanges),
         fetchRequests: Int64(s.fetch?.requests ?? 0), bytesPrefetched: s.fetch?.bytes ?? 0,
         profileChunks: Int64(s.chunks.count), profileBytes: total, readBytesPrefetched: s.readHitBytes,
-        readBytesMissing: s.readMissBytes, prefetchedBytesNeverRead: total - used, pageCacheBytes: s.pageCacheBytes,
+        readBytesMissing: s.readMissBytes, readBytesOutsideProfile: s.readOutsideBytes,
+        prefetchedBytesNeverRead: total - used, pageCacheBytes: s.pageCacheBytes,
         pageCacheBudgetBytes: s.budget, pages: s.pagesDone)
     }
   }

@@ -67,25 +67,27 @@ final class Prefetcher: Sendable {
       if sizes.updateValue(Int64(x.length), forKey: x.chunk) == nil { chunks.append(x.chunk) }
     }
     counters.planned(sizes)
+    let job: RemoteImage.PrefetchJob?
     if let source = filesystem.source as? RemoteChunkSource {
-      let missing = chunks.filter { !(source.local?.contains($0) ?? false) }
-      let ranges = source.remote.prefetchPlan(missing)
-      counters.state.withLock { $0.fetchRanges = ranges.count }
+      let fetch = source.remote.prefetchJob(chunks.filter { !(source.local?.contains($0) ?? false) })
+      counters.state.withLock { $0.fetchRanges = fetch.ranges.count }
       DispatchQueue.global().async { [self] in
-        let outcome = source.remote.prefetch(ranges, parallelism: parallelism) { [self] in
-          stopped.load(ordering: .relaxed)
-        }
+        let outcome = fetch.run(parallelism: parallelism) { [self] in stopped.load(ordering: .relaxed) }
         counters.fetched(outcome)
         if let failure = outcome.failure { logger.warning("prefetch stopped fetching: \(failure)") }
       }
+      job = fetch
+    } else {
+      job = nil
     }
-    DispatchQueue.global().async { [self] in pushPages() }
+    DispatchQueue.global().async { [self] in pushPages(after: job) }
   }
 
   func stop() { stopped.store(true, ordering: .relaxed) }
 
-  /// The pages stage: page-aligned runs of each file's profile extents, in profile order.
-  private func pushPages() {
+  /// The pages stage: page-aligned runs of each file's profile extents, in profile order. Each waits for
+  /// the fetch stage's request holding its chunks (`job`), rather than fetch them a second time.
+  private func pushPages(after job: RemoteImage.PrefetchJob?) {
     let index = filesystem.index
     var segments: [(entry: Int, range: Range<Int64>)] = []
     let page: Int64 = 4096
@@ -104,26 +106,28 @@ final class Prefetcher: Sendable {
         segments.append((entry, lo..<hi))
       }
     }
-    var open: (entry: Int, fd: Int32)?
-    defer { if let open { close(open.fd) } }
+    let recorded = Set(profile.records.map { Int($0.extent) })
     var added: Int64 = 0
     for s in segments {
       if stopped.load(ordering: .relaxed) { return finish("stopped") }
-      if added >= budget { return finish("budget of \(budget) bytes spent") }
-      if open?.entry != s.entry {
-        if let open { close(open.fd) }
-        let path = filesystem.mountpoint + "/" + index.path(of: s.entry)
-        let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK)
-        open = fd >= 0 ? (s.entry, fd) : nil
+      // Never past the budget: a segment is cut to what is left of it, in whole pages.
+      // Whole pages only, and none that holds bytes of an extent the profile lacks: its chunk would be
+      // fetched for a page no reader asked for last time.
+      guard var range = trimmed(s.entry, s.range, to: recorded) else { continue }
+      if range.count > budget - added {
+        range = range.lowerBound..<(range.lowerBound + (budget - added) / page * page)
       }
-      guard let fd = open?.fd else { continue }
-      let length = s.range.upperBound - s.range.lowerBound
-      let resident = cl_resident(fd, s.range, length: length)
+      if range.isEmpty { return finish("budget of \(budget) bytes spent") }
+      let length = range.upperBound - range.lowerBound
+      guard let resident = residentBytes(s.entry, range) else { continue }
       if resident >= length { continue }
+      job?.wait(for: chunks(of: s.entry, in: range))
       let pieces: [ImageFilesystem.Piece]
-      do { pieces = try filesystem.pieces(of: s.entry, offset: s.range.lowerBound, size: Int(length)) } catch {
+      do { pieces = try filesystem.pieces(of: s.entry, offset: range.lowerBound, size: Int(length)) } catch {
+        // A chunk that cannot be loaded (logged by the cache) means the remote is down or lying: readers
+        // get EIO for it and try again themselves; the prefetch stops rather than ask again for each file.
         counters.state.withLock { $0.failure = $0.failure ?? "reading \(index.path(of: s.entry)): \(error)" }
-        continue  // the chunk failed to load (logged); a reader will get EIO for it, and try again
+        return finish("stopped by a chunk that could not be loaded")
       }
       counters.used(pieces.map(\.digest))
       var buffer = [UInt8](repeating: 0, count: Int(length))
@@ -137,7 +141,7 @@ final class Prefetcher: Sendable {
       }
       guard at == Int(length) else { continue }
       let ino = UInt64(index.inode(s.entry)) + 1
-      let rc = buffer.withUnsafeBytes { session.storeInPageCache(inode: ino, offset: s.range.lowerBound, bytes: $0) }
+      let rc = buffer.withUnsafeBytes { session.storeInPageCache(inode: ino, offset: range.lowerBound, bytes: $0) }
       if rc == 0 {
         added += length - resident
         counters.pushed(length - resident)
@@ -148,11 +152,51 @@ final class Prefetcher: Sendable {
     finish("done")
   }
 
-  private func cl_resident(_ fd: Int32, _ range: Range<Int64>, length: Int64) -> Int64 {
-    let descriptor = FileDescriptor(adopting: fd)
-    let n = (try? PageCache.residentBytes(descriptor, offset: range.lowerBound, length: length)) ?? 0
-    _ = descriptor.release()
-    return n
+  /// `range` of file `entry` less its first and last pages while they hold bytes of an extent not in
+  /// `recorded`; nil when nothing is left.
+  private func trimmed(_ entry: Int, _ range: Range<Int64>, to recorded: Set<Int>) -> Range<Int64>? {
+    let index = filesystem.index
+    let page: Int64 = 4096
+    var (lo, hi) = (range.lowerBound, range.upperBound)
+    func clean(_ from: Int64, _ to: Int64) -> Bool {
+      guard var k = index.extent(of: entry, at: from) else { return false }
+      while k < index.extents(entry).upperBound, index.extent(k).offset < to {
+        if !recorded.contains(k) { return false }
+        k += 1
+      }
+      return true
+    }
+    while lo < hi, !clean(lo, min(lo + page, hi)) { lo += page }
+    while lo < hi {
+      let lastPage = (hi - 1) / page * page
+      if clean(lastPage, hi) { break }
+      hi = lastPage
+    }
+    return lo < hi ? lo..<hi : nil
+  }
+
+  /// The chunks of the extents of file `entry` that overlap `range`.
+  private func chunks(of entry: Int, in range: Range<Int64>) -> [Digest] {
+    let index = filesystem.index
+    guard var k = index.extent(of: entry, at: range.lowerBound) else { return [] }
+    var out: [Digest] = []
+    while k < index.extents(entry).upperBound, index.extent(k).offset < range.upperBound {
+      out.append(index.extent(k).chunk)
+      k += 1
+    }
+    return out
+  }
+
+  /// The bytes of `range` of file `entry` in the page cache, through a descriptor opened on the mount for
+  /// that moment only (an open descriptor would make `lazyfs umount` fail with EBUSY). The open also makes
+  /// the kernel look the file up, so that it knows the inode NOTIFY_STORE names; it keeps it cached
+  /// after the close. Nil when the file cannot be opened.
+  private func residentBytes(_ entry: Int, _ range: Range<Int64>) -> Int64? {
+    let path = filesystem.mountpoint + "/" + filesystem.index.path(of: entry)
+    guard let fd = try? FileDescriptor.open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK) else { return nil }
+    let resident = (try? PageCache.residentBytes(fd, offset: range.lowerBound, length: Int64(range.count))) ?? 0
+    fd.close()
+    return resident
   }
 
   private func finish(_ how: String) {
@@ -174,6 +218,7 @@ public final class PrefetchCounters: Sendable {
     var pageCacheBytes: Int64 = 0
     var readHitBytes: Int64 = 0
     var readMissBytes: Int64 = 0
+    var readOutsideBytes: Int64 = 0
     var profile: String?
     var budget: Int64 = 0
     var pagesDone: String?
@@ -199,7 +244,7 @@ public final class PrefetchCounters: Sendable {
         } else if s.chunks[p.digest] != nil {
           s.readHitBytes += Int64(p.range.count)
         }
-        if s.chunks[p.digest] != nil { s.used.insert(p.digest) }
+        if s.chunks[p.digest] != nil { s.used.insert(p.digest) } else { s.readOutsideBytes += Int64(p.range.count) }
       }
     }
   }

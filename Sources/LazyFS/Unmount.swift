@@ -18,8 +18,16 @@ public enum Unmounter {
     // The daemon's pids, to wait on below; a dead daemon's mount has none to give (the read fails at once).
     let stats = try? MountStatistics.read(mountpoint: mountpoint)
     let daemon = lazy ? nil : stats.map { ProcessExit.Watch([$0.pid] + ($0.unmountHelperPid.map { [$0] } ?? [])) }
-    if umount2(mountpoint, lazy ? Int32(MNT_DETACH) : 0) != 0 {
+    // A prefetching daemon opens each file it warms through its own mount for a moment (see `Prefetcher`),
+    // which makes the mount busy for that moment: EBUSY is tried again for a little while.
+    var busyRetries = 20
+    while umount2(mountpoint, lazy ? Int32(MNT_DETACH) : 0) != 0 {
       let e = Errno.current
+      if e.rawValue == EBUSY && busyRetries > 0 {
+        busyRetries -= 1
+        usleep(10_000)
+        continue
+      }
       if e.rawValue == EBUSY {
         throw MountError(
           "umount(\"\(mountpoint)\"): \(e); files are open there (--lazy detaches it now and unmounts when they close)")
@@ -27,6 +35,7 @@ public enum Unmounter {
       guard e.rawValue == EPERM else { throw SystemError("umount2", path: mountpoint, errno: e) }
       // Not root: fusermount3 may unmount what the user mounted.
       try fusermount(["-u"] + (lazy ? ["-z"] : []) + [mountpoint])
+      break
     }
     guard let daemon else { return }
     let left = daemon.wait(seconds: timeout)

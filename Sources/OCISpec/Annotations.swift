@@ -7,6 +7,11 @@ extension Spec {
   /// A published store (`lazyfs publish`, served over HTTP(S)) to fetch the image from when the local
   /// store lacks it: then the image is a full digest or a name that remote publishes.
   public static let lazyRemoteAnnotation = "org.lazyfs.remote"
+  /// "true": the image's mount records what is read first into the image's profile (`lazyfs mount
+  /// --record`). It applies when this container's create mounts the image, not to a mount already shared.
+  public static let lazyRecordAnnotation = "org.lazyfs.record"
+  /// `lazyfs mount --prefetch`: "auto" (the default), "off", or a profile file.
+  public static let lazyPrefetchAnnotation = "org.lazyfs.prefetch"
 
   /// Whether the root comes from a lazyfs image rather than root.path.
   public var hasLazyRoot: Bool { annotations?[Self.lazyImageAnnotation] != nil }

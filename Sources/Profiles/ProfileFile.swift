@@ -41,16 +41,18 @@ extension Profile {
     guard bytes.count >= Self.headerSize + 32, Array(bytes[0..<Self.magic.count]) == Self.magic else {
       throw .notAProfile
     }
-    let body = bytes[..<(bytes.count - 32)]
-    guard Digest.of(Array(body)).bytes == Array(bytes[(bytes.count - 32)...]) else { throw .corrupt }
-    let image = bytes.withUnsafeBytes { Digest(bytes: UnsafeRawBufferPointer(rebasing: $0[17..<49])) }
-    if let expected, expected != image { throw .foreign(expected: expected, found: image) }
     func u32(_ at: Int) -> UInt32 {
       UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
     }
     let runs = u32(49)
     let count = Int(u32(53))
-    guard body.count == Self.headerSize + count * Self.recordSize else { throw .truncated }
+    let expectedSize = Self.headerSize + count * Self.recordSize + 32
+    guard bytes.count >= expectedSize else { throw .truncated }
+    guard bytes.count == expectedSize else { throw .corrupt }
+    let body = bytes[..<(bytes.count - 32)]
+    guard Digest.of(Array(body)).bytes == Array(bytes[(bytes.count - 32)...]) else { throw .corrupt }
+    let image = bytes.withUnsafeBytes { Digest(bytes: UnsafeRawBufferPointer(rebasing: $0[17..<49])) }
+    if let expected, expected != image { throw .foreign(expected: expected, found: image) }
     guard runs > 0 else { throw .invalid("it merges no runs") }
     var records: [Record] = []
     records.reserveCapacity(count)
@@ -83,7 +85,7 @@ public enum ProfileError: Error, Equatable, CustomStringConvertible, Sendable {
     switch self {
     case .notAProfile: "not a lazyfs profile (no \"lazyfs-profile 1\" header)"
     case .corrupt: "corrupt (its checksum does not match its content)"
-    case .truncated: "truncated (fewer records than its header says)"
+    case .truncated: "truncated (shorter than the records its header announces)"
     case .foreign(let expected, let found): "a profile of image \(found), not of \(expected)"
     case .invalid(let why): "invalid: \(why)"
     case .doesNotFit(let why): "does not fit the image: \(why)"

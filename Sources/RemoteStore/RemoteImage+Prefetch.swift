@@ -77,34 +77,86 @@ extension RemoteImage {
     return ranges
   }
 
-  /// Fetches `ranges` with `parallelism` requests in flight, in order, until done, `cancelled` says
-  /// stop, or a request fails (its error is the outcome's `failure`).
-  public func prefetch(
-    _ ranges: [PrefetchRange], parallelism: Int, cancelled: @escaping @Sendable () -> Bool = { false }
-  ) -> PrefetchOutcome {
-    let next = Atomic<Int>(0)
-    let outcome = Mutex(PrefetchOutcome())
-    DispatchQueue.concurrentPerform(iterations: max(1, min(parallelism, ranges.count))) { _ in
-      while !cancelled(), outcome.withLock({ $0.failure == nil }) {
-        let i = next.add(1, ordering: .relaxed).oldValue
-        guard i < ranges.count else { return }
-        do {
-          let n = try fetch(ranges[i])
-          outcome.withLock {
-            $0.requests += 1
-            $0.bytes += Int64(n)
-            $0.blocks += ranges[i].blocks.count
-          }
-        } catch {
-          outcome.withLock { if $0.failure == nil { $0.failure = "\(error)" } }
-        }
+  /// A prefetch planned: its ranges, and a way to wait until the one holding a chunk has been fetched
+  /// (or has failed, or was never started because the prefetch stopped).
+  public final class PrefetchJob: Sendable {
+    public let ranges: [PrefetchRange]
+    /// One per range, left when the range is done one way or another.
+    private let groups: [DispatchGroup]
+    private let left: Mutex<[Bool]>
+    /// Block key → its range.
+    private let rangeOfBlock: [String: Int]
+    fileprivate let image: RemoteImage
+
+    init(image: RemoteImage, ranges: [PrefetchRange]) {
+      self.image = image
+      self.ranges = ranges
+      groups = ranges.map { _ in
+        let g = DispatchGroup()
+        g.enter()
+        return g
+      }
+      left = Mutex([Bool](repeating: false, count: ranges.count))
+      var map: [String: Int] = [:]
+      for (i, r) in ranges.enumerated() {
+        let pack = image.packIDs[Int(r.pack)]
+        for b in r.blocks { map[RemoteImage.blockKey(pack: pack, offset: b.offset)] = i }
+      }
+      rangeOfBlock = map
+    }
+
+    fileprivate func finish(_ i: Int) {
+      let first = left.withLock { l in
+        defer { l[i] = true }
+        return !l[i]
+      }
+      if first { groups[i].leave() }
+    }
+
+    /// Waits until the ranges holding `chunks` are done; returns at once for chunks in none of them.
+    public func wait(for chunks: some Sequence<Digest>) {
+      var waited = Set<Int>()
+      for d in chunks {
+        guard let loc = image.locations[d],
+          let i = rangeOfBlock[RemoteImage.blockKey(pack: image.packIDs[Int(loc.pack)], offset: loc.blockOffset)],
+          waited.insert(i).inserted
+        else { continue }
+        groups[i].wait()
       }
     }
-    return outcome.withLock { $0 }
+
+    /// Fetches the ranges with `parallelism` requests in flight, in order, until done, `cancelled` says
+    /// stop, or a request fails (its error is the outcome's `failure`). Every range is done at return.
+    public func run(parallelism: Int, cancelled: @escaping @Sendable () -> Bool = { false }) -> PrefetchOutcome {
+      let next = Atomic<Int>(0)
+      let outcome = Mutex(PrefetchOutcome())
+      DispatchQueue.concurrentPerform(iterations: max(1, min(parallelism, ranges.count))) { _ in
+        while !cancelled(), outcome.withLock({ $0.failure == nil }) {
+          let i = next.add(1, ordering: .relaxed).oldValue
+          guard i < ranges.count else { return }
+          defer { finish(i) }
+          do {
+            let n = try image.fetch(ranges[i])
+            outcome.withLock {
+              $0.requests += 1
+              $0.bytes += Int64(n)
+              $0.blocks += ranges[i].blocks.count
+            }
+          } catch {
+            outcome.withLock { if $0.failure == nil { $0.failure = "\(error)" } }
+          }
+        }
+      }
+      for i in ranges.indices { finish(i) }
+      return outcome.withLock { $0 }
+    }
   }
 
+  /// The prefetch of the blocks holding `chunks` that the disk cache lacks (`prefetchPlan`), not started.
+  public func prefetchJob(_ chunks: [Digest]) -> PrefetchJob { PrefetchJob(image: self, ranges: prefetchPlan(chunks)) }
+
   /// One range request; its blocks go to the disk cache. Readers of those blocks wait for it meanwhile.
-  private func fetch(_ range: PrefetchRange) throws -> Int {
+  fileprivate func fetch(_ range: PrefetchRange) throws -> Int {
     let pack = packIDs[Int(range.pack)]
     let keys = range.blocks.map { Self.blockKey(pack: pack, offset: $0.offset) }
     let group = DispatchGroup()

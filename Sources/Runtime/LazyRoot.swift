@@ -23,6 +23,9 @@ public struct LazyRoot: Sendable, Equatable {
   public var store: String
   /// A published store to fetch what the local store lacks from (`org.lazyfs.remote`).
   public var remote: String?
+  /// `org.lazyfs.record` and `org.lazyfs.prefetch` as given (checked by `mount`).
+  public var record: String?
+  public var prefetch: String?
 
   /// The root the annotations ask for, or nil when they name no image.
   public init?(annotations: [String: String]?) {
@@ -30,6 +33,20 @@ public struct LazyRoot: Sendable, Equatable {
     self.image = image
     store = StoreLocation.path(annotations?[Spec.lazyStoreAnnotation])
     remote = annotations?[Spec.lazyRemoteAnnotation]
+    record = annotations?[Spec.lazyRecordAnnotation]
+    prefetch = annotations?[Spec.lazyPrefetchAnnotation]
+  }
+
+  /// The annotations' values that no mount could take, as the error `create` fails with.
+  func checkAnnotations() throws {
+    if let record, record != "true", record != "false" {
+      throw RuntimeError(
+        "lazyfs root: annotation \(Spec.lazyRecordAnnotation) is \"\(record)\"; it takes true or false")
+    }
+    if let prefetch, prefetch.isEmpty {
+      throw RuntimeError(
+        "lazyfs root: annotation \(Spec.lazyPrefetchAnnotation) is empty; it takes auto, off or a profile file")
+    }
   }
 
   /// Where the overlay is mounted, and becomes the container's root.
@@ -44,6 +61,7 @@ public struct LazyRoot: Sendable, Equatable {
     for path in [directory, images.directory] where path.contains(",") || path.contains(":") {
       throw RuntimeError("lazyfs root: directory \"\(path)\" must not contain ',' or ':'")
     }
+    try checkAnnotations()
     let digest = try resolve()
     try Files.writeAtomically(Self.imageRecord(in: directory), Array(digest.hex.utf8), durable: false)
     let lower = try images.acquire(self, digest: digest, for: id)
@@ -92,6 +110,8 @@ public struct LazyRoot: Sendable, Equatable {
     request.allowOther = true
     request.setuid = true
     request.remote = remote
+    request.record = record == "true"
+    if let prefetch { request.prefetch = prefetch }
     _ = try Self.runLazyfs(
       ["mount"] + request.arguments, failure: "lazyfs root: mounting image \"\(image)\" from store \"\(store)\" failed")
   }

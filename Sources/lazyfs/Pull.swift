@@ -10,8 +10,8 @@ struct Pull: ParsableCommand {
     commandName: "pull",
     abstract: "Fetch an image from a remote into the node's cache ahead of its first mount.",
     discussion: """
-      Fetches the image's index, pack list and pack indexes (a later mount by digest then makes no request), \
-      and with --all every block of its chunks, into the --cache a mount with --remote reads (checked \
+      Fetches the image's index, pack list, pack indexes and profile (a later mount by digest then makes no \
+      request), and with --all every block of its chunks, into the --cache a mount with --remote reads (checked \
       against their digests on the way). The last stdout line is the image digest.
       """)
   @Option(help: "The published store to fetch from.") var remote: String
@@ -28,9 +28,15 @@ struct Pull: ParsableCommand {
       }
       let disk = try DiskCache(directory: StoreLocation.absolute(cache), maxBytes: maxBytes)
       let opened = try RemoteImage(url: remote, reference: image, cache: disk)
+      // The profile too, asked for again: a mount takes the cached one (or its absence) without asking.
+      _ = try opened.profile(refresh: true)
       if all {
         let chunks = try ImageIndex(bytes: opened.indexBytes).chunks
         let tty = isatty(2) == 1
+        if tty { printProgress("fetching \(chunks.count) chunks") }
+        // Coalesced range requests, eight at once; then every chunk is read back and checked.
+        let outcome = opened.prefetchJob(chunks).run(parallelism: 8)
+        if let failure = outcome.failure { throw ValidationError(failure) }
         for (n, chunk) in chunks.enumerated() {
           _ = try opened.chunk(chunk)
           if tty && (n % 256 == 0 || n == chunks.count - 1) {

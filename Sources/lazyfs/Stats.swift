@@ -38,6 +38,22 @@ struct Stats: ParsableCommand {
         )
         print("disk cache   \(humanBytes(r.diskCacheBytes)) of \(humanBytes(r.diskCacheCapacityBytes))")
       }
+      if let p = s.prefetch {
+        if let profile = p.profile {
+          print(
+            "prefetch     \(profile.prefix(23)): \(p.profileChunks) chunks, \(humanBytes(p.profileBytes)); "
+              + "fetched \(humanBytes(p.bytesPrefetched)) in \(p.fetchRequests) of \(p.fetchRanges) ranges; "
+              + "pages \(p.pages ?? "running")")
+          print(
+            "page cache   \(humanBytes(p.pageCacheBytes)) added (budget \(humanBytes(p.pageCacheBudgetBytes)))")
+          print(
+            "reads        \(humanBytes(p.readBytesPrefetched)) prefetched, \(humanBytes(p.readBytesMissing)) waited, "
+              + "\(humanBytes(p.readBytesOutsideProfile)) outside the profile; "
+              + "\(humanBytes(p.prefetchedBytesNeverRead)) of the profile unused")
+        }
+        if let error = p.error { print("prefetch     \(error)") }
+      }
+      if let recording = s.recording { print("recording    \(recording ? "open" : "saved or closed")") }
     }
   }
 }

@@ -28,7 +28,8 @@ struct ProfileTests {
     let bytes = run([1, 2, 3]).encoded
     #expect(throws: ProfileError.notAProfile) { try Profile(decoding: Array("hello".utf8)) }
     #expect(throws: ProfileError.notAProfile) { try Profile(decoding: Array(bytes.prefix(40))) }
-    #expect(throws: ProfileError.corrupt) { try Profile(decoding: Array(bytes.dropLast(16))) }
+    #expect(throws: ProfileError.truncated) { try Profile(decoding: Array(bytes.dropLast(16))) }
+    #expect(throws: ProfileError.corrupt) { try Profile(decoding: bytes + [0]) }
     let other = Digest.of(Array("other".utf8))
     #expect(throws: ProfileError.foreign(expected: other, found: image)) {
       try Profile(decoding: bytes, for: other)
