@@ -33,10 +33,12 @@ let package = Package(
   products: [
     .executable(name: "lazyfs", targets: ["lazyfs"]),
     .executable(name: "crun-fast", targets: ["crun-fast"]),
+    .executable(name: "lazyfs-config", targets: ["lazyfs-config"]),
   ],
   dependencies: [
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
   ],
   targets: [
     // C libraries, each through a module map and a shim header. pkg-config or the module map names the
@@ -59,7 +61,13 @@ let package = Package(
     .target(name: "Codecs", dependencies: ["CZstd", "CZlib", "Hashing", "LinuxSystem"], swiftSettings: strict),
     .target(name: "Archive", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
     // Where a store is, names, image references and the mount request: what lazyfs and crun-fast share.
-    .target(name: "StoreCatalog", dependencies: ["LinuxSystem"], swiftSettings: strict),
+    .target(name: "StoreCatalog", dependencies: ["JSON", "LinuxSystem"], swiftSettings: strict),
+    // lazyfs.toml through TOMLKit, for `lazyfs-config` alone (TOMLKit brings Foundation; see `NodeConfig`).
+    .target(
+      name: "NodeConfigFile",
+      dependencies: ["StoreCatalog", .product(name: "TOMLKit", package: "TOMLKit")], swiftSettings: strict),
+    .executableTarget(
+      name: "lazyfs-config", dependencies: ["NodeConfigFile", "StoreCatalog", "LinuxSystem"], swiftSettings: strict),
     .target(name: "ChunkStore", dependencies: ["StoreCatalog", "Codecs", "LinuxSystem"], swiftSettings: strict),
     .target(name: "ImageIndex", dependencies: ["Codecs", "LinuxSystem"], swiftSettings: strict),
     .target(
@@ -150,7 +158,10 @@ let package = Package(
     .testTarget(name: "JSONTests", dependencies: ["JSON"], swiftSettings: strict),
     .testTarget(name: "HashingTests", dependencies: ["Hashing", "CSHA256", "LinuxSystem"], swiftSettings: strict),
     .testTarget(name: "OCISpecTests", dependencies: ["OCISpec", "JSON"], swiftSettings: strict),
-    .testTarget(name: "StoreCatalogTests", dependencies: ["StoreCatalog", "LinuxSystem"], swiftSettings: strict),
+    .testTarget(
+      name: "StoreCatalogTests",
+      dependencies: ["StoreCatalog", "NodeConfigFile", "JSON", "LinuxSystem", "TestSupport"],
+      swiftSettings: strict),
     .testTarget(name: "LinuxSystemTests", dependencies: ["LinuxSystem", "TestSupport"], swiftSettings: strict),
     .testTarget(name: "CgroupsTests", dependencies: ["Cgroups", "LinuxSystem", "TestSupport"], swiftSettings: strict),
     .testTarget(

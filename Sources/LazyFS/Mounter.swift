@@ -157,7 +157,8 @@ extension Mounter {
   /// opens, so that a `gc` while the image is mounted cannot take chunks from under it.
   static func openImage(_ mount: PreparedMount, logger: Logger) throws -> (ImageIndex, Digest, any ChunkSource) {
     let request = mount.request
-    guard let url = request.remote else {
+    // An image the local store has is served from it, remote or not: the remote is for what it lacks.
+    guard let url = request.remote, mount.digest == nil else {
       guard let digest = mount.digest else { throw CatalogError.unknownImage(request.image) }
       let location = StoreLocation(root: request.store)
       let index = try ImageIndex(path: location.indexPath(digest), expect: Digest(digest))

@@ -32,13 +32,14 @@ public struct LazyRoot: Sendable, Equatable {
     guard let image = annotations?[Spec.lazyImageAnnotation] else { return nil }
     self.image = image
     store = StoreLocation.path(annotations?[Spec.lazyStoreAnnotation])
-    remote = annotations?[Spec.lazyRemoteAnnotation]
+    remote = annotations?[Spec.lazyRemoteAnnotation] ?? MountRequest.defaultRemote
     record = annotations?[Spec.lazyRecordAnnotation]
     prefetch = annotations?[Spec.lazyPrefetchAnnotation]
   }
 
   /// The annotations' values that no mount could take, as the error `create` fails with.
   func checkAnnotations() throws {
+    do { _ = try NodeConfig.current() } catch { throw RuntimeError("lazyfs root: \(error)") }
     if let record, record != "true", record != "false" {
       throw RuntimeError(
         "lazyfs root: annotation \(Spec.lazyRecordAnnotation) is \"\(record)\"; it takes true or false")

@@ -40,20 +40,28 @@ public struct MountRequest: Sendable, Equatable {
   public var record = false
   public var recordIdleSeconds = MountRequest.defaultRecordIdleSeconds
   /// "auto" (the image's profile, when the store, the node or the remote has one), "off", or a profile file.
-  public var prefetch = "auto"
+  public var prefetch = MountRequest.defaultPrefetch
   /// The most page cache the prefetch may fill, in bytes (and never more than the memory no one uses).
   public var prefetchBudgetBytes = MountRequest.defaultPrefetchBudgetBytes
 
   public static let defaultCacheMib = 64
   public static let defaultRecordIdleSeconds = 3.0
-  public static let defaultPrefetchBudgetBytes: Int64 = 1 << 30
-  public static let defaultRemoteCacheMaxBytes: Int64 = 10 << 30
 
-  /// Where chunks fetched from a remote are kept unless `--cache` says: `$LAZYFS_REMOTE_CACHE`, else
-  /// /var/cache/lazyfs/remote (a crun-fast root's mount inherits crun-fast's environment).
+  // Defaults a flag does not set: the node configuration's (`NodeConfig`), else lazyfs's own. Both sides
+  // of argv (`arguments`, `init?(arguments:)`) run on the same node, so they agree on them.
+
+  /// The remote a mount uses without `--remote`: the node configuration's, if any.
+  public static var defaultRemote: String? { NodeConfig.orNone.remoteURL }
+  public static var defaultPrefetch: String { NodeConfig.orNone.prefetchEnabled == false ? "off" : "auto" }
+  public static var defaultPrefetchBudgetBytes: Int64 { NodeConfig.orNone.prefetchBudgetBytes ?? 1 << 30 }
+  public static var defaultRemoteCacheMaxBytes: Int64 { NodeConfig.orNone.remoteCacheMaxBytes ?? 10 << 30 }
+
+  /// Where chunks fetched from a remote are kept unless `--cache` says: `$LAZYFS_REMOTE_CACHE`, else the
+  /// node configuration's, else /var/cache/lazyfs/remote (a crun-fast root's mount inherits crun-fast's
+  /// environment).
   public static var defaultRemoteCache: String {
     if let env = getenv("LAZYFS_REMOTE_CACHE"), env.pointee != 0 { return String(cString: env) }
-    return "/var/cache/lazyfs/remote"
+    return NodeConfig.orNone.remoteCache ?? "/var/cache/lazyfs/remote"
   }
 
   public init(store: String, image: String, mountpoint: String) {
@@ -96,7 +104,7 @@ public struct MountRequest: Sendable, Equatable {
     if !ioUring { a.append("--no-io-uring") }
     if record { a.append("--record") }
     if recordIdleSeconds != Self.defaultRecordIdleSeconds { a.append("--record-idle=\(recordIdleSeconds)") }
-    if prefetch != "auto" { a.append("--prefetch=\(prefetch)") }
+    if prefetch != Self.defaultPrefetch { a.append("--prefetch=\(prefetch)") }
     if prefetchBudgetBytes != Self.defaultPrefetchBudgetBytes {
       a.append("--prefetch-budget=\(prefetchBudgetBytes)")
     }
@@ -131,7 +139,7 @@ public struct MountRequest: Sendable, Equatable {
       prefetchBudgetBytes = n
     }
     logFile = values["log-file"]
-    remote = values["remote"]
+    remote = values["remote"] ?? Self.defaultRemote
     if let cache = values["cache"] { remoteCache = cache }
     if let text = values["cache-mib"] {
       guard let n = Int(text) else { return nil }

@@ -24,10 +24,10 @@ public struct StoreLocation: Sendable, Equatable, CustomStringConvertible {
   /// `$LAZYFS_STORE`, else /var/lib/lazyfs; absolute.
   public static func path(_ flag: String?) -> String { StoreLocation(root: flag ?? defaultRoot).root }
 
-  /// `$LAZYFS_STORE`, else /var/lib/lazyfs.
+  /// `$LAZYFS_STORE`, else the node configuration's `store`, else /var/lib/lazyfs.
   public static var defaultRoot: String {
     if let env = getenv(environmentVariable), env.pointee != 0 { return String(cString: env) }
-    return "/var/lib/lazyfs"
+    return NodeConfig.orNone.store ?? "/var/lib/lazyfs"
   }
 
   public static let environmentVariable = "LAZYFS_STORE"

@@ -37,8 +37,13 @@ struct StoreOptions: ParsableArguments {
 }
 
 /// Runs a verb's body; an error becomes one line on stderr, `lazyfs VERB: what went wrong`, and exit status 1.
+/// A node configuration that cannot be read stops every verb but those that only look at or end a mount
+/// (`umount`, `stats`, `profile save`): a typo in it must not go unnoticed, nor keep a mount from ending.
 func guarded(_ verb: String, _ body: () throws -> Void) throws {
-  do { try body() } catch let e as ExitCode { throw e } catch {
+  do {
+    if !["umount", "stats", "profile save"].contains(verb) { _ = try NodeConfig.current() }
+    try body()
+  } catch let e as ExitCode { throw e } catch {
     printError("lazyfs \(verb): \(error)")
     throw ExitCode(1)
   }

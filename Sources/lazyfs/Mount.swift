@@ -33,7 +33,7 @@ struct Mount: ParsableCommand {
   var remote: String?
   @Option(help: "Where chunks fetched from --remote are kept.") var cache = MountRequest.defaultRemoteCache
   @Option(help: "The most the --cache may hold (e.g. 512M, 20G); least recently used blocks go first.")
-  var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes >> 30)G"
+  var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes)"
   @Flag(help: "Serve over /dev/fuse even where the kernel offers FUSE over io_uring (fuse.enable_uring).")
   var noIoUring = false
   @Flag(
@@ -53,7 +53,7 @@ struct Mount: ParsableCommand {
       """)
   var prefetch = "auto"
   @Option(help: "The most page cache a prefetch fills (e.g. 256M); never more than the memory no one uses.")
-  var prefetchBudget = "\(MountRequest.defaultPrefetchBudgetBytes >> 20)M"
+  var prefetchBudget = "\(MountRequest.defaultPrefetchBudgetBytes)"
   @Argument(help: "The image.") var image: String
   @Argument(help: "An existing directory to mount on.") var mountpoint: String
 
@@ -65,7 +65,7 @@ struct Mount: ParsableCommand {
     request.logFile = logFile
     request.cacheMib = cacheMib
     request.readaheadKb = readaheadKb
-    request.remote = remote
+    request.remote = remote ?? MountRequest.defaultRemote
     request.remoteCache = cache
     request.ioUring = !noIoUring
     guard let bytes = MountRequest.parseSize(cacheMax) else {
@@ -89,6 +89,7 @@ struct Mount: ParsableCommand {
   /// daemon, forked while this process is single-threaded or else started afresh with the request as argv.
   static func run(_ request: MountRequest) throws {
     try guarded("mount") {
+      _ = try NodeConfig.current()
       if request.foreground {
         // A daemon started afresh reports a request it cannot serve over the readiness pipe too.
         let readiness = Readiness.fromEnvironment()

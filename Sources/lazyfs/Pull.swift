@@ -17,7 +17,7 @@ struct Pull: ParsableCommand {
   @Option(help: "The published store to fetch from.") var remote: String
   @Option(help: "The cache to fill.") var cache = MountRequest.defaultRemoteCache
   @Option(help: "The most the cache may hold (e.g. 512M, 20G).")
-  var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes >> 30)G"
+  var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes)"
   @Flag(help: "Fetch every chunk too, not only what a mount needs to open the image.") var all = false
   @Argument(help: "The image: a full digest, or a name the remote publishes.") var image: String
 

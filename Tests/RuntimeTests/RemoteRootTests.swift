@@ -105,4 +105,45 @@ struct RemoteRootTests {
     #expect(failed.stderr.contains("lazyfs root"), "\(failed)")
     #expect(!dead.stateDirectoryExists && dead.rootMounts.isEmpty)
   }
+
+  /// The node configuration names the store and the remote; the bundle names only the image, and asks
+  /// for its start to be recorded: the profile lands beside the remote cache (the node has no store),
+  /// and the next container's mount replays it.
+  @Test func theNodeConfigurationSuppliesTheRemoteAndARecordedProfileIsReplayed() throws {
+    let remote = try Remote()
+    let config = remote.scratch.sub("lazyfs.toml")
+    try Data("store = \"\(remote.emptyStore)\"\n[remote]\nurl = \"\(remote.nginx.url)\"\n".utf8).write(
+      to: URL(fileURLWithPath: config))
+    func configured(_ c: TestContainer, _ arguments: String...) -> CommandResult {
+      runProcess(
+        "/usr/bin/env",
+        ["LAZYFS_CONFIG=\(config)", "LAZYFS_REMOTE_CACHE=\(remote.cache)", Paths.binary, "--root", c.root] + arguments)
+    }
+    let first = try container("config-record", image: remote.digest, remote: remote)
+    defer { first.cleanup() }
+    first.spec.annotations = [Spec.lazyImageAnnotation: remote.digest, Spec.lazyRecordAnnotation: "true"]
+    try first.writeConfig()
+    let recorded = configured(first, "run", "--bundle", first.bundle, first.id)
+    #expect(recorded.status == 0 && recorded.stdout == "15\n", "\(recorded)")
+    let profile = remote.cache + "/profiles/" + remote.digest.dropFirst(7)
+    #expect(FileManager.default.fileExists(atPath: profile), "saved when the image was unmounted")
+
+    let second = try container("config-replay", image: remote.digest, remote: remote, root: first.root)
+    defer { second.cleanup() }
+    second.spec.annotations = [Spec.lazyImageAnnotation: remote.digest]
+    try second.writeConfig()
+    #expect(configured(second, "create", "--bundle", second.bundle, second.id).status == 0)
+    let mount = try #require(second.imageMounts.first)
+    let stats = runProcess(LazyFixture.binDirectory + "/lazyfs", ["stats", "--json", mount])
+    #expect(stats.stdout.contains("\"profile\" : \"sha256:"), "the mount replays the profile: \(stats.stdout)")
+    #expect(configured(second, "delete", "--force", second.id).status == 0)
+
+    let bad = try container("config-bad", image: remote.digest, remote: remote, root: first.root)
+    defer { bad.cleanup() }
+    bad.spec.annotations = [Spec.lazyImageAnnotation: remote.digest, Spec.lazyRecordAnnotation: "yes"]
+    try bad.writeConfig()
+    let refused = configured(bad, "create", "--bundle", bad.bundle, bad.id)
+    #expect(refused.status == 1 && refused.stderr.contains("org.lazyfs.record"), "\(refused)")
+    #expect(!bad.stateDirectoryExists && bad.rootMounts.isEmpty)
+  }
 }
