@@ -61,6 +61,8 @@ struct lf_entry {
   uint64_t commit_id;
   int last_cmd;
   int busy;  // a request is being served and not yet committed (only the ring thread touches it)
+  int deferred;  // its handler handed the reply to another thread (lf_ring_defer_current)
+  struct lf_entry *next_deferred;  // in the ring's list of deferred entries, under deferred_lock
 };
 
 struct lf_queue {
@@ -99,6 +101,8 @@ struct lf_ring {
   const char *_Atomic failure;
   char abort_path[96];  // /sys/fs/fuse/connections/N/abort, once known
   _Atomic int stopping;
+  pthread_mutex_t deferred_lock;  // with deferred: entries whose reply another thread will write
+  struct lf_entry *deferred;
   pthread_mutex_t start_lock;  // with start_cond: ready and start
   pthread_cond_t start_cond;
   unsigned ready;  // queues whose thread has finished setting up (or failed to)
@@ -119,8 +123,10 @@ static lf_ring *lf_lookup(int fd) {
   return NULL;
 }
 
-// The entry whose request the current thread is serving, when that thread is its ring's.
+// The entry whose request the current thread is serving, when that thread is its ring's; and whether its
+// handler deferred the reply (read back by the same thread: the entry itself may be committed already).
 static __thread struct lf_entry *lf_current;
+static __thread int lf_current_deferred;
 
 static int lf_io_uring_setup(unsigned entries, struct io_uring_params *p) {
   return (int)syscall(__NR_io_uring_setup, entries, p);
@@ -225,6 +231,7 @@ static ssize_t lf_commit(struct lf_entry *e, const struct iovec *iov, int count)
   memcpy(e->header->in_out, &out, sizeof out);
   e->header->ent.payload_sz = (uint32_t)len;
   e->busy = 0;
+  e->deferred = 0;
   pthread_mutex_lock(&q->lock);
   lf_prep(q, e, LF_CMD_COMMIT_AND_FETCH);
   pthread_mutex_unlock(&q->lock);
@@ -246,6 +253,7 @@ static void lf_serve(struct lf_queue *q, struct lf_entry *e) {
   e->commit_id = e->header->ent.commit_id;
   uint32_t payload = e->header->ent.payload_sz;
   e->busy = 1;
+  e->deferred = 0;
   // The kernel's in.len counts the header and every argument; op_in holds the first argument, the
   // payload the rest. The table cross-checks what a kernel that leaves len at 0 would make of it.
   long op = (long)in.len - (long)sizeof in - (long)payload;
@@ -259,9 +267,11 @@ static void lf_serve(struct lf_queue *q, struct lf_entry *e) {
     memcpy(q->request + sizeof in + (size_t)op, e->payload, payload);
     struct fuse_buf buf = {.size = in.len, .mem = q->request};
     lf_current = e;
+    lf_current_deferred = 0;
     fuse_session_process_buf(r->se, &buf);
     lf_current = NULL;
-    if (e->busy) {
+    // A deferred request is answered by another thread, perhaps already: not this one's to touch.
+    if (!lf_current_deferred && e->busy) {
       fprintf(stderr, "lazyfs: a request (opcode %u) came back from libfuse without a reply: EIO\n", in.opcode);
       lf_reply_error(e, in.unique, EIO);
     }
@@ -333,7 +343,15 @@ static void *lf_queue_main(void *arg) {
       struct io_uring_cqe *cqe = &q->cqes[head & *q->cq_mask];
       struct lf_entry *e = (struct lf_entry *)(uintptr_t)cqe->user_data;
       int res = cqe->res;
-      if (e == NULL || res == -ENOTCONN || res == -ECONNABORTED || res == -ECANCELED) {
+      if (e == NULL && res >= 0 && !atomic_load(&r->stopping)) {
+        // A deferred reply was committed from another thread: drain the eventfd, poll it again; the
+        // enter at the top of the loop submits the commit.
+        uint64_t count;
+        if (read(q->event_fd, &count, sizeof count) < 0) { /* EAGAIN: another wake-up took it */ }
+        pthread_mutex_lock(&q->lock);
+        lf_prep(q, NULL, 0);
+        pthread_mutex_unlock(&q->lock);
+      } else if (e == NULL || res == -ENOTCONN || res == -ECONNABORTED || res == -ECANCELED) {
         stop = 1;  // lf_ring_destroy, or the connection is gone (unmounted, aborted)
       } else if (res == -EINTR || res == -EAGAIN) {
         pthread_mutex_lock(&q->lock);
@@ -524,6 +542,30 @@ static ssize_t lf_read(int fd, void *buf, size_t len, void *userdata) {
   return n;
 }
 
+int lf_ring_defer_current(void) {
+  struct lf_entry *e = lf_current;
+  if (e == NULL) return 0;
+  lf_ring *r = e->queue->ring;
+  e->deferred = 1;
+  lf_current_deferred = 1;
+  pthread_mutex_lock(&r->deferred_lock);
+  e->next_deferred = r->deferred;
+  r->deferred = e;
+  pthread_mutex_unlock(&r->deferred_lock);
+  return 1;
+}
+
+/// The deferred entry waiting for the reply to request `unique`, taken off the list; NULL if none.
+static struct lf_entry *lf_take_deferred(lf_ring *r, uint64_t unique) {
+  pthread_mutex_lock(&r->deferred_lock);
+  struct lf_entry **at = &r->deferred;
+  while (*at && (*at)->commit_id != unique) at = &(*at)->next_deferred;
+  struct lf_entry *e = *at;
+  if (e) *at = e->next_deferred;
+  pthread_mutex_unlock(&r->deferred_lock);
+  return e;
+}
+
 static ssize_t lf_writev(int fd, struct iovec *iov, int count, void *userdata) {
   (void)userdata;
   const struct fuse_out_header *out = iov[0].iov_base;
@@ -531,6 +573,15 @@ static ssize_t lf_writev(int fd, struct iovec *iov, int count, void *userdata) {
   // answering a stale INTERRUPT with EAGAIN, a notification) is not, and goes to /dev/fuse.
   if (lf_current != NULL && out->unique == lf_current->commit_id) return lf_commit(lf_current, iov, count);
   lf_ring *r = lf_lookup(fd);
+  // The reply to a deferred request, from the thread it was handed to: into its entry, and the ring
+  // thread, asleep in io_uring_enter, woken through its eventfd to submit the commit.
+  struct lf_entry *deferred = r && lf_current == NULL ? lf_take_deferred(r, out->unique) : NULL;
+  if (deferred) {
+    ssize_t n = lf_commit(deferred, iov, count);
+    uint64_t one = 1;
+    if (write(deferred->queue->event_fd, &one, sizeof one) < 0) { /* the queue is stopping */ }
+    return n;
+  }
   if (r && r->offered && !r->init_replied && out->unique == r->init_unique) {
     r->init_replied = 1;
     return lf_reply_init(r, fd, iov, count);
@@ -575,6 +626,7 @@ lf_ring *lf_ring_create(struct fuse_session *se, unsigned queue_depth) {
   // max_pages at INIT and so the kernel's payload size.
   r->payload_size = 256 * (size_t)sysconf(_SC_PAGESIZE);
   pthread_mutex_init(&r->start_lock, NULL);
+  pthread_mutex_init(&r->deferred_lock, NULL);
   pthread_cond_init(&r->start_cond, NULL);
   for (unsigned i = 0; i < n; i++) {
     struct lf_queue *q = &r->queues[i];
@@ -643,6 +695,7 @@ void lf_ring_destroy(lf_ring *ring) {
       atomic_store(&lf_registry[i].fd, 0);
     }
   pthread_mutex_destroy(&ring->start_lock);
+  pthread_mutex_destroy(&ring->deferred_lock);
   pthread_cond_destroy(&ring->start_cond);
   free(ring);
 }

@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <linux/bpf.h>
@@ -111,6 +112,13 @@ long long cl_page_cache_resident(int fd, unsigned long long offset, unsigned lon
   free(vec);
   munmap(map, span);
   return resident;
+}
+
+int cl_pin_current_thread(int cpu) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(cpu, &set);
+  return sched_setaffinity(0, sizeof set, &set);
 }
 
 int cl_spawn_closefrom(posix_spawn_file_actions_t *actions, int from) {

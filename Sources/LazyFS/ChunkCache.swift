@@ -52,6 +52,9 @@ public final class ChunkCache: Sendable {
     self.logger = logger
   }
 
+  /// Whether `digest` is held now (a load in progress does not count).
+  public func contains(_ digest: Digest) -> Bool { state.withLock { $0.ready[digest] != nil } }
+
   /// Bytes held now.
   public var bytes: Int { state.withLock { $0.bytes } }
 

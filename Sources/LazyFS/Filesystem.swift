@@ -29,6 +29,8 @@ public final class ImageFilesystem: Sendable {
   var chunkBytes: Int64 { Self.once(chunkTotal) { index.chunkBytes } }
   /// The fusermount3 process `auto_unmount` leaves watching the daemon; found after mounting.
   let unmountHelper = Mutex<Int32?>(nil)
+  /// Reads that must wait for a remote are answered from a worker thread when they come over io_uring.
+  let deferRemoteReads: Bool
   /// The io_uring transport, when the session has one.
   let transport = Mutex<RingTransport?>(nil)
   /// Whether the kernel takes ENOSYS from open/opendir to mean "never ask again" (set at INIT).
@@ -44,6 +46,7 @@ public final class ImageFilesystem: Sendable {
   ) {
     self.recorder = recorder
     self.prefetch = prefetch
+    deferRemoteReads = source.remoteStatistics != nil
     self.index = index
     self.digest = digest
     self.mountpoint = mountpoint

@@ -80,7 +80,8 @@ public enum Mounter {
       cacheCapacity: request.cacheCapacity, recorder: recorder, prefetch: counters, logger: logger)
     let session = try FuseSession(
       filesystem: filesystem, allowOther: request.allowOther, setuid: request.setuid,
-      readaheadKilobytes: request.effectiveReadaheadKb, ioUring: request.ioUring && request.remote == nil)
+      readaheadKilobytes: request.effectiveReadaheadKb, ioUring: request.ioUring,
+      ringDepth: source.remoteStatistics != nil ? 8 : 2)
     try session.mount()
     (source as? OpeningChunkSource)?.start()
     logger.info("serving \(digest) at \(mountpoint): \(index.count) entries, \(index.chunkCount) chunks")

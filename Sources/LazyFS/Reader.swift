@@ -1,5 +1,7 @@
 import CFuse
+import CFuseRing
 import Codecs
+import Dispatch
 import Glibc
 import ImageIndex
 
@@ -27,6 +29,14 @@ extension ImageFilesystem {
   func read(_ reply: consuming Reply, _ ino: fuse_ino_t, size: Int, offset: Int64) {
     guard let entry = index.entry(forInode: ino) else { return reply.error(ENOENT) }
     guard index.type(entry) == .regular else { return reply.error(EISDIR) }
+    // On an io_uring thread, a read that must wait for a remote is answered from a worker, so that the
+    // ring goes on serving its CPU's other requests (see `lf_ring_defer_current`). From a local store, or
+    // with every chunk in memory, it is answered here: handing off costs more than it saves.
+    if deferRemoteReads, !chunksInMemory(entry, offset: offset, size: size), lf_ring_defer_current() == 1 {
+      let pending = reply.handOff()
+      DispatchQueue.global().async { [self] in read(pending.take(), ino, size: size, offset: offset) }
+      return
+    }
     let pieces: [Piece]
     do { pieces = try self.pieces(of: entry, offset: offset, size: size) } catch .corruptIndex(let why) {
       logger.error("\(index.path(of: entry)): \(why)")
@@ -50,6 +60,19 @@ extension ImageFilesystem {
     reply.vector(parts)
     // The iovecs point into the chunks: they must outlive the reply, which the kernel copies synchronously.
     withExtendedLifetime(pieces) {}
+  }
+
+  /// Whether the chunks holding bytes [offset, offset + size) of `entry` are all in the chunk cache.
+  func chunksInMemory(_ entry: Int, offset: Int64, size: Int) -> Bool {
+    guard var k = index.extent(of: entry, at: offset) else { return true }
+    let end = offset + Int64(size)
+    while k < index.extents(entry).upperBound {
+      let x = index.extent(k)
+      guard x.offset < end else { break }
+      if !cache.contains(x.chunk) { return false }
+      k += 1
+    }
+    return true
   }
 
   /// The chunk ranges holding bytes [offset, offset + size) of file `entry`, clipped at its end.

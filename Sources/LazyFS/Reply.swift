@@ -11,6 +11,13 @@ struct Reply: ~Copyable {
 
   deinit { _ = fuse_reply_err(request, EIO) }
 
+  /// The request, to be answered on another thread (`PendingReply.take`).
+  consuming func handOff() -> PendingReply {
+    let pending = PendingReply(request)
+    discard self
+    return pending
+  }
+
   consuming func error(_ errno: Int32) {
     _ = fuse_reply_err(request, errno)
     discard self
@@ -71,5 +78,22 @@ struct Reply: ~Copyable {
   consuming func xattrSize(_ count: Int) {
     _ = fuse_reply_xattr(request, count)
     discard self
+  }
+}
+
+/// A request handed to another thread to answer. A class, so that it can cross into a closure; answered
+/// EIO when dropped without being taken, as `Reply` is.
+final class PendingReply: @unchecked Sendable {
+  private var request: fuse_req_t?
+
+  init(_ request: fuse_req_t) { self.request = request }
+
+  deinit { if let request { _ = fuse_reply_err(request, EIO) } }
+
+  /// The reply; once.
+  func take() -> Reply {
+    let r = Reply(request!)
+    request = nil
+    return r
   }
 }

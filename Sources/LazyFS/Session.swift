@@ -18,8 +18,9 @@ import Synchronization
 ///
 /// As root, requests come over io_uring where the kernel offers it (Linux 6.14+ with `fuse.enable_uring`):
 /// one ring and one daemon thread per CPU, so a request is served on the CPU that made it instead of waking
-/// a thread on another (see `CFuseRing`). Not with a remote source: a ring thread serves its CPU's
-/// requests one at a time, and a network fetch would hold up every other request made on that CPU.
+/// a thread on another (see `CFuseRing`). A ring thread serves its CPU's requests one at a time, so a read
+/// that must wait for a remote is handed to a worker (`lf_ring_defer_current`), and a remote mount's rings
+/// have more entries (`ringDepth`) for requests to wait in meanwhile.
 public final class FuseSession: @unchecked Sendable {
   public let filesystem: ImageFilesystem
   private let session: OpaquePointer
@@ -35,7 +36,7 @@ public final class FuseSession: @unchecked Sendable {
 
   public init(
     filesystem: ImageFilesystem, allowOther: Bool, setuid: Bool = false, readaheadKilobytes: Int = 1024,
-    ioUring: Bool = true
+    ioUring: Bool = true, ringDepth: UInt32 = 2
   ) throws {
     self.filesystem = filesystem
     self.allowOther = allowOther
@@ -54,10 +55,11 @@ public final class FuseSession: @unchecked Sendable {
       throw MountError("fuse_session_new(\(options)): \(libfuseLog.last ?? "failed")")
     }
     session = se
-    // Two entries a CPU: one thread serves them in turn, so more only hold memory (each a 1 MiB payload,
-    // touched as far as requests fill it; up to ~3 MiB a CPU with the request buffer). Measured with one
-    // and four: the same round trip (12 µs) and cold full read.
-    ring = ioUring && geteuid() == 0 ? lf_ring_create(se, 2) : nil
+    // Two entries a CPU from a local store: one thread serves them in turn, so more only hold memory (each
+    // a 1 MiB payload, touched as far as requests fill it; up to ~3 MiB a CPU with the request buffer).
+    // Measured with one and four: the same round trip (12 µs) and cold full read. A remote mount's
+    // deferred reads each hold an entry until answered, so it asks for more.
+    ring = ioUring && geteuid() == 0 ? lf_ring_create(se, ringDepth) : nil
   }
 
   deinit {

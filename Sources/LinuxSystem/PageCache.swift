@@ -25,3 +25,12 @@ public enum PageCache {
     return max(0, free - total / 16)
   }
 }
+
+/// Which CPUs a thread may run on.
+public enum CPUAffinity {
+  /// Keeps the calling thread on CPU `cpu` (FUSE over io_uring serves a request on the ring of the CPU
+  /// that made it: a test that wants two requests on one ring pins both threads).
+  public static func pinCurrentThread(to cpu: Int) throws {
+    _ = try syscall("sched_setaffinity") { cl_pin_current_thread(Int32(cpu)) }
+  }
+}

@@ -5,6 +5,7 @@ import Glibc
 import ImageIndex
 import LazyFS
 import LinuxSystem
+import Synchronization
 import TestSupport
 import Testing
 
@@ -147,6 +148,56 @@ struct RemoteMountTests {
       }
       let r = try #require(try statistics(lower).remote)
       #expect(r.requests == 0 && r.bytesFetched == 0 && r.diskCacheHits > 0)
+    }
+  }
+
+  @Test(
+    "over io_uring, a read waiting for a hung remote does not hold up the other requests made on its CPU",
+    .enabled(if: Fixture.available("tiny") && Files.exists("/usr/sbin/nginx") && Files.exists(UringSwitch.path)))
+  func ringServesWhileARemoteReadWaits() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let server = try publish(image, into: dir)
+    defer {
+      server.freeze(false)
+      server.stop()
+    }
+    let remote = ["--remote", server.url, "--cache", dir.sub("cache"), "--prefetch", "off"]
+    try withMount(image, store: dir.sub("no-store"), extra: remote, transport: .ioUring) { lower in
+      let file = lower + "/srv/big-50M"
+      #expect(try readAt(file, 0, 4096) == readAt(image.export + "/srv/big-50M", 0, 4096))
+      try CPUAffinity.pinCurrentThread(to: 0)
+      server.freeze(true)
+      final class Outcome: Sendable {
+        let done = Atomic<Bool>(false)
+        let bytes = Mutex<[UInt8]?>(nil)
+      }
+      let outcome = Outcome()
+      let reader = Thread {
+        try? CPUAffinity.pinCurrentThread(to: 0)
+        let bytes = try? readAt(file, 30 << 20, 4096)
+        outcome.bytes.withLock { $0 = bytes }
+        outcome.done.store(true, ordering: .releasing)
+      }
+      reader.start()
+      usleep(300_000)  // the read is waiting on the frozen server by now
+      // Lookups and listings never seen before, each a request on this CPU's ring, all answered while
+      // the read still waits.
+      var answered = 0
+      for (path, _) in try regularFiles(under: image.export) where path != "srv/big-50M" {
+        var st = stat()
+        if stat(lower + "/" + path, &st) == 0 { answered += 1 }
+      }
+      #expect(answered > 10)
+      let finishedEarly = outcome.done.load(ordering: .acquiring)
+      #expect(!finishedEarly, "the remote read was still waiting while \(answered) lookups were served")
+      server.freeze(false)
+      let finished = waitUntil(seconds: 60) { outcome.done.load(ordering: .acquiring) }
+      #expect(finished)
+      let read = outcome.bytes.withLock { $0 }
+      #expect(read == (try readAt(image.export + "/srv/big-50M", 30 << 20, 4096)))
+      #expect(try statistics(lower).transport == "io_uring")
     }
   }
 

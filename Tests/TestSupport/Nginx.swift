@@ -59,6 +59,22 @@ public final class Nginx {
 
   deinit { stop() }
 
+  /// Stops (SIGSTOP) or continues (SIGCONT) the server and its workers: a server that hangs, not one
+  /// that is gone (connections are accepted by the kernel and never answered).
+  public func freeze(_ frozen: Bool) {
+    guard let master = process?.pid else { return }
+    let sig = frozen ? SIGSTOP : SIGCONT
+    var pids = [master]
+    for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+      guard let pid = Int32(name), let stat = try? String(contentsOfFile: "/proc/\(name)/stat", encoding: .utf8),
+        let close = stat.lastIndex(of: ")")
+      else { continue }
+      let fields = stat[stat.index(after: close)...].split(separator: " ")
+      if fields.count > 2, Int32(fields[1]) == master { pids.append(pid) }
+    }
+    for pid in pids { kill(pid, sig) }
+  }
+
   private func connects() -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
     defer { close(fd) }

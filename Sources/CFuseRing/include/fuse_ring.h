@@ -15,8 +15,9 @@
 // up and says yes only if all are (once it has, every request waits for the rings, so nothing may fail
 // after). Each ring thread turns a request from its ring back into the /dev/fuse layout and gives it to
 // `fuse_session_process_buf`; the reply to that request comes back through the same write side, which
-// copies it into the ring entry and commits it. FORGET and INTERRUPT still arrive on /dev/fuse, served by
-// libfuse's own loop.
+// copies it into the ring entry and commits it. A handler that must wait (a remote read) defers its
+// reply to another thread instead (`lf_ring_defer_current`). FORGET and INTERRUPT still arrive on
+// /dev/fuse, served by libfuse's own loop.
 //
 // All pointers, errno and syscalls stay in here; the Swift side sees an opaque handle and counts.
 #pragma once
@@ -44,6 +45,14 @@ void lf_ring_start(lf_ring *ring);
 /// can abort the connection (/sys/fs/fuse/connections/N/abort) instead of leaving its CPU's requests
 /// waiting forever.
 void lf_ring_set_connection(lf_ring *ring, unsigned minor);
+
+/// Called by a request's handler on a ring thread that will not reply before it returns: the reply comes
+/// later from another thread (a read that waits for the network), and the ring thread goes on serving its
+/// CPU's other requests meanwhile. 1 if so; 0 when the caller is not a ring thread (a /dev/fuse worker,
+/// which may simply block: libfuse has other threads). The reply must come, exactly once, through
+/// libfuse's fuse_reply_* as usual: it is matched to its ring entry by the request's unique, and the ring
+/// thread is woken to commit it.
+int lf_ring_defer_current(void);
 
 /// Requests served through the rings so far.
 uint64_t lf_ring_requests(const lf_ring *ring);

@@ -45,6 +45,9 @@ int cl_pidfd_send_signal(int pidfd, int signal);
 /// (Linux 6.5+), else mmap and mincore(2). -1 with errno when neither works.
 long long cl_page_cache_resident(int fd, unsigned long long offset, unsigned long long length);
 
+/// sched_setaffinity(2) of the calling thread to CPU `cpu` alone.
+int cl_pin_current_thread(int cpu);
+
 /// glibc's POSIX_SPAWN_SETSID (spawn.h, under _GNU_SOURCE): the child calls setsid() before exec.
 static const short CL_POSIX_SPAWN_SETSID = 0x80;
 
