@@ -20,6 +20,7 @@
 # in crun-fast with org.lazyfs.record=true, and published with the image. Bytes fetched are the bytes the
 # node's end of the link received.
 #
+# BENCH_LINKS="RATE RTT_MS;…" sets the links (default "1gbit 2;100mbit 20").
 # --short: one run, the default link, the numpy workload (CI: proves that it all works; it fails when a
 # workload does not print "ok"). Prints markdown to stdout and writes an SVG bar chart (BENCH_SVG, default
 # Benchmarks/results/coldstart.svg; --short: none unless BENCH_SVG is set). Needs root, the python fixture
@@ -36,6 +37,8 @@ svg=${BENCH_SVG:-}
 if ((short)); then runs=1; else svg=${svg:-$here/Benchmarks/results/coldstart.svg}; fi
 links=("1gbit 2")
 ((short)) || links+=("100mbit 20")
+# BENCH_LINKS="RATE RTT_MS;…" replaces them (e.g. "100mbit 20" for the slow link alone).
+if [[ -n ${BENCH_LINKS:-} ]]; then IFS=';' read -r -a links <<<"$BENCH_LINKS"; fi
 ns=lzcs-bench
 host_if=lzcs0
 ns_if=lzcs1

@@ -72,15 +72,22 @@ final class Prefetcher: Sendable {
       let fetch = source.remote.prefetchJob(chunks.filter { !(source.local?.contains($0) ?? false) })
       counters.state.withLock { $0.fetchRanges = fetch.ranges.count }
       DispatchQueue.global().async { [self] in
+        let began = ContinuousClock.now
         let outcome = fetch.run(parallelism: parallelism) { [self] in stopped.load(ordering: .relaxed) }
         counters.fetched(outcome)
         if let failure = outcome.failure { logger.warning("prefetch stopped fetching: \(failure)") }
+        logger.info(
+          "prefetch fetched \(outcome.bytes) bytes in \(outcome.requests) requests in \(ContinuousClock.now - began)")
       }
       job = fetch
     } else {
       job = nil
     }
-    DispatchQueue.global().async { [self] in pushPages(after: job) }
+    DispatchQueue.global().async { [self] in
+      let began = ContinuousClock.now
+      pushPages(after: job)
+      logger.info("prefetch pages stage ended after \(ContinuousClock.now - began)")
+    }
   }
 
   func stop() { stopped.store(true, ordering: .relaxed) }
