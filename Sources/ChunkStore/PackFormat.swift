@@ -117,6 +117,42 @@ enum PackIndexRecord {
 
 /// What a reader outside the store (a remote copy of its packs) needs of the pack format.
 public enum PackFormat {
+  /// A whole pack, in memory, of `chunks` in the order given: blocks of at least `StoreLayout.blockTarget`
+  /// bytes, each compressed as the store compresses (zstd, kept raw where that saves under 3 %). Returns
+  /// the .pack bytes, the .idx bytes and the pack's ID. For packs made outside an import, such as the
+  /// working-set pack `lazyfs publish` writes beside an image that has a profile.
+  public static func build(_ chunks: [(digest: Digest, bytes: [UInt8])], level: Int32 = 3) -> (
+    pack: [UInt8], index: [UInt8], id: Digest
+  ) {
+    var pack = StoreLayout.packMagic
+    var entries: [(Digest, ChunkLocation)] = []
+    var i = 0
+    while i < chunks.count {
+      var block: [UInt8] = []
+      var members: [(Digest, UInt32, UInt32)] = []
+      while i < chunks.count && (block.isEmpty || block.count < StoreLayout.blockTarget) {
+        members.append((chunks[i].digest, UInt32(block.count), UInt32(chunks[i].bytes.count)))
+        block += chunks[i].bytes
+        i += 1
+      }
+      let packed = block.withUnsafeBytes { Zstd.compress($0, level: level, minMatch: level == 3 ? 4 : nil) }
+      let worth = packed.count < block.count - block.count / 32
+      let stored = worth ? packed : block
+      for (d, at, length) in members {
+        entries.append(
+          (
+            d,
+            ChunkLocation(
+              pack: 0, blockOffset: UInt64(pack.count), blockStoredLength: UInt32(stored.count),
+              blockRawLength: UInt32(block.count), offsetInBlock: at, length: length, compressed: worth)
+          ))
+      }
+      pack += stored
+    }
+    let (index, id) = PackIndexRecord.serialize(entries)
+    return (pack, index, id)
+  }
+
   /// Parses a pack index (`.idx` bytes), checking its magic, length and checksum; nil when corrupt.
   public static func parseIndex(_ bytes: [UInt8], pack: UInt32) -> [(Digest, ChunkLocation)]? {
     PackIndexRecord.parse(bytes, pack: pack)

@@ -37,9 +37,10 @@ final class Prefetcher: Sendable {
   private let logger: Logger
 
   /// `filesystem.prefetch` holds the counters.
+  /// `parallelism`: requests in flight (see `RemoteImage.maxRange` for why not more).
   init(
     profile: Profile, filesystem: ImageFilesystem, session: FuseSession, budget: Int64,
-    parallelism: Int = 8, logger: Logger
+    parallelism: Int = 4, logger: Logger
   ) {
     self.profile = profile
     self.profileName = profile.digest.description

@@ -9,8 +9,9 @@ public struct PublishReport: Sendable {
   public var packsWritten = 0
   public var packsPresent = 0
   public var bytesWritten: Int64 = 0
-  /// Whether the image's profile went too.
+  /// Whether the image's profile went too, and the size of its working-set pack.
   public var profile = false
+  public var workingSetBytes: Int64 = 0
 }
 
 /// Writes an image, and the packs that hold its chunks, into a directory laid out as `RemoteLayout` says:
@@ -18,8 +19,9 @@ public struct PublishReport: Sendable {
 /// so publishing a second image adds only its new packs. Every file is written under a temporary name and
 /// renamed; the image's pack list goes last, so a reader never sees an image whose packs are missing.
 public enum Publisher {
+  /// `workingSet`: the chunks of the image's profile in first-read order, when it has one (see below).
   public static func publish(
-    store: ChunkStore, image: Digest, names: [String], chunks: [Digest], to dest: String
+    store: ChunkStore, image: Digest, names: [String], chunks: [Digest], workingSet: [Digest] = [], to dest: String
   ) throws -> PublishReport {
     var report = PublishReport()
     let layout = dest + "/layout"
@@ -58,7 +60,25 @@ public enum Publisher {
       report.bytesWritten += Int64(profile.count)
       report.profile = true
     }
-    let list = packs.sorted().map { $0.hex + "\n" }.joined()
+    // The working set's own pack: the profile's chunks again, back to back in first-read order, listed
+    // first so that a reader finds them there (the first pack listed that holds a chunk is where it is
+    // read). A cold node's prefetch then fetches its working set as a few large sequential ranges of
+    // exactly those chunks, instead of the import's blocks, which hold whatever lay beside them in the
+    // layers (measured on python's numpy import: 16.7 MiB fetched for a working set that packs into less).
+    var first: [Digest] = []
+    if !workingSet.isEmpty {
+      let built = PackFormat.build(try workingSet.map { (digest: $0, bytes: try store.read($0)) })
+      let target = "\(dest)/packs/\(built.id.hex).idx"
+      if !Files.exists(target) {
+        try Files.writeAtomically("\(dest)/packs/\(built.id.hex).pack", built.pack)
+        try Files.writeAtomically(target, built.index)
+        report.bytesWritten += Int64(built.pack.count + built.index.count)
+        report.packsWritten += 1
+      }
+      report.workingSetBytes = Int64(built.pack.count)
+      first = [built.id]
+    }
+    let list = (first + packs.sorted()).map { $0.hex + "\n" }.joined()
     try Files.writeAtomically("\(dest)/images/\(image.hex)", Array(list.utf8))
     for name in names.compactMap({ ImageName($0) }) {
       try Files.writeAtomically("\(dest)/names/\(name.fileName)", Array("\(image)\n".utf8))

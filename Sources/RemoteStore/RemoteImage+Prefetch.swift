@@ -42,7 +42,10 @@ extension RemoteImage {
   /// Measured on the python image: 64 KiB gaps added nothing over 0 (the profile's blocks that are near
   /// each other are adjacent), so only adjacent blocks share a request; parallel requests hide the rest.
   public static let maxGap: UInt64 = 0
-  public static let maxRange: UInt64 = 4 << 20
+  /// Parallel requests share the link equally, so the first range (what the readers need first) arrives
+  /// only when its neighbours do: ranges of at most 1 MiB, four at a time, had numpy imported through
+  /// 100 Mbit/s and 20 ms in 1.31 s, against 1.41-1.57 s with 4 MiB (four requests in all).
+  public static let maxRange: UInt64 = 1 << 20
 
   /// The range requests that bring every block holding `chunks` that the disk cache lacks, in order.
   public func prefetchPlan(_ chunks: [Digest]) -> [PrefetchRange] {

@@ -1,6 +1,8 @@
 import ArgumentParser
 import ChunkStore
+import Codecs
 import ImageIndex
+import Profiles
 import RemoteStore
 
 struct Publish: ParsableCommand {
@@ -20,10 +22,27 @@ struct Publish: ParsableCommand {
       let store = try storeOptions.open()
       let (digest, index) = try openImage(store, image)
       let names = try store.names().filter { $0.digest == digest }.map(\.name)
-      let r = try Publisher.publish(store: store, image: digest, names: names, chunks: index.chunks, to: dest)
+      // The profile's chunks in first-read order, for the working-set pack; a profile that cannot be used
+      // is left out (with the reason) rather than stop the publication.
+      var workingSet: [Digest] = []
+      do {
+        if let profile = try ProfileStore.load(ProfileStore.path(store: store.root, image: digest), image: digest) {
+          try profile.check(against: index)
+          var seen = Set<Digest>()
+          for r in profile.records {
+            let chunk = index.extent(Int(r.extent)).chunk
+            if seen.insert(chunk).inserted { workingSet.append(chunk) }
+          }
+        }
+      } catch {
+        printError("lazyfs publish: warning: not publishing a working set: \(error)")
+      }
+      let r = try Publisher.publish(
+        store: store, image: digest, names: names, chunks: index.chunks, workingSet: workingSet, to: dest)
       print(
         "published \(digest): \(r.packsWritten) pack(s) written, \(r.packsPresent) already there, "
-          + "\(humanBytes(r.bytesWritten)) written\(r.profile ? ", with its profile" : "")")
+          + "\(humanBytes(r.bytesWritten)) written"
+          + (r.profile ? ", with its profile (working set: \(humanBytes(r.workingSetBytes)))" : ""))
     }
   }
 }

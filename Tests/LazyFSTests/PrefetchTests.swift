@@ -1,3 +1,4 @@
+import ChunkStore
 import Codecs
 import Foundation
 import Glibc
@@ -44,6 +45,10 @@ struct PrefetchTests {
     #expect(
       try lazyfs(["publish", "--store", image.store, image.digest, published]).stdout.contains("with its profile"))
     #expect(Files.exists("\(published)/profiles/\(image.hex)"))
+    // The working set's own pack, listed first: the prefetch fetches it and nothing else.
+    let list = String(decoding: try Files.read("\(published)/images/\(image.hex)"), as: UTF8.self)
+    let workingSet = try #require(list.split(separator: "\n").first.map(String.init))
+    let workingSetBytes = try FileDescriptor.open("\(published)/packs/\(workingSet).pack", O_RDONLY).size()
     let server = try Nginx(serving: published, scratch: try dir.directory("nginx"))
     defer { server.stop() }
     let remote = ["--remote", server.url, "--cache", dir.sub("cache-b")]
@@ -62,6 +67,7 @@ struct PrefetchTests {
       #expect(p.pageCacheBytes >= p.profileBytes * 9 / 10, "the profile's pages went into the page cache")
       #expect(p.readBytesOutsideProfile == 0, "the same workload reads nothing the profile lacks")
       #expect(r.requests == p.fetchRequests, "every request was the prefetch's: none on demand")
+      #expect(p.bytesPrefetched < workingSetBytes, "the working-set pack, less its header")
       print(
         "replay: \(p.fetchRequests) range requests, \(p.bytesPrefetched) bytes; "
           + "\(p.pageCacheBytes) bytes into the page cache; \(s.readRequests) reads reached the mount")
@@ -202,8 +208,17 @@ struct PrefetchTests {
     try record(image, reading: ["srv/big-50M"])
     let published = dir.sub("published")
     try lazyfs(["publish", "--store", image.store, image.digest, published])
+    // The profile's chunks are read from the working-set pack publish wrote (listed first): damage the
+    // middle chunk of big-50M there.
     let big = try BigFileChunk(image.prepared)
-    try big.damage(packsDirectory: published + "/packs")
+    let list = String(decoding: try Files.read("\(published)/images/\(image.hex)"), as: UTF8.self)
+    let workingSet = try #require(list.split(separator: "\n").first.map(String.init))
+    let entries = try #require(
+      PackFormat.parseIndex(try Files.read("\(published)/packs/\(workingSet).idx"), pack: 0))
+    let location = try #require(entries.first { $0.0 == big.damaged.chunk }?.1, "the chunk is in the working set")
+    try flipByte(
+      "\(published)/packs/\(workingSet).pack",
+      at: Int64(location.blockOffset) + Int64(location.blockStoredLength / 2))
     let server = try Nginx(serving: published, scratch: try dir.directory("nginx"))
     defer { server.stop() }
     let remote = ["--remote", server.url, "--cache", dir.sub("cache")]
