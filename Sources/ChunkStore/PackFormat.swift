@@ -121,7 +121,9 @@ public enum PackFormat {
   /// bytes, each compressed as the store compresses (zstd, kept raw where that saves under 3 %). Returns
   /// the .pack bytes, the .idx bytes and the pack's ID. For packs made outside an import, such as the
   /// working-set pack `lazyfs publish` writes beside an image that has a profile.
-  public static func build(_ chunks: [(digest: Digest, bytes: [UInt8])], level: Int32 = 3) -> (
+  public static func build(
+    _ chunks: [(digest: Digest, bytes: [UInt8])], level: Int32 = 3, blockTarget: Int = StoreLayout.blockTarget
+  ) -> (
     pack: [UInt8], index: [UInt8], id: Digest
   ) {
     var pack = StoreLayout.packMagic
@@ -130,7 +132,7 @@ public enum PackFormat {
     while i < chunks.count {
       var block: [UInt8] = []
       var members: [(Digest, UInt32, UInt32)] = []
-      while i < chunks.count && (block.isEmpty || block.count < StoreLayout.blockTarget) {
+      while i < chunks.count && (block.isEmpty || block.count < blockTarget) {
         members.append((chunks[i].digest, UInt32(block.count), UInt32(chunks[i].bytes.count)))
         block += chunks[i].bytes
         i += 1

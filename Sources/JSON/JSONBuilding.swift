@@ -47,6 +47,11 @@ extension JSONFields {
     return double
   }
 
+  public func double(ifPresent key: String) throws(JSONFieldError) -> Double? {
+    guard value(key) != nil else { return nil }
+    return try double(key)
+  }
+
   /// A required array of objects, each mapped by `make` with its path `key[i]`.
   public func array<T>(_ key: String, _ make: (JSONValue, String) throws(JSONFieldError) -> T) throws(JSONFieldError)
     -> [T]

@@ -169,7 +169,9 @@ extension Mounter {
     let store = Files.exists(StoreLocation(root: request.store).layoutFile) ? try ChunkStore(root: request.store) : nil
     try store?.pinPacks()
     let cache = try DiskCache(directory: request.remoteCache, maxBytes: request.remoteCacheMaxBytes)
-    let remote = try RemoteImage(url: url, reference: mount.digest?.hex ?? request.image, cache: cache)
+    let client = HTTPClient()
+    client.deadlineSeconds = request.remoteTimeoutSeconds
+    let remote = try RemoteImage(url: url, reference: mount.digest?.hex ?? request.image, client: client, cache: cache)
     let index: ImageIndex
     if let store, Files.exists(store.indexPath(remote.digest)) {
       index = try ImageIndex(path: store.indexPath(remote.digest), expect: remote.digest)

@@ -24,9 +24,15 @@ public struct RemoteChunkSource: ChunkSource {
 
   public var remoteStatistics: RemoteFetchStatistics? {
     let s = remote.statistics
+    let health = remote.client.health
+    let ago = health.lastSuccess.map { ContinuousClock.now - $0 }.map {
+      Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18
+    }
     return RemoteFetchStatistics(
       url: remote.baseURL, requests: Int64(s.requests), bytesFetched: s.bytes, diskCacheHits: Int64(s.cacheHits),
-      diskCacheBytes: remote.cacheUsedBytes, diskCacheCapacityBytes: remote.cacheCapacityBytes)
+      diskCacheBytes: remote.cacheUsedBytes, diskCacheCapacityBytes: remote.cacheCapacityBytes,
+      failures: health.failures, retries: health.retries, lastSuccessSecondsAgo: ago, lastFailure: health.lastFailure,
+      deadlineSeconds: remote.client.deadlineSeconds)
   }
 }
 
@@ -39,6 +45,13 @@ public struct RemoteFetchStatistics: Sendable, Equatable {
   public var diskCacheHits: Int64
   public var diskCacheBytes: Int64
   public var diskCacheCapacityBytes: Int64
+  /// The remote's health: failed attempts, retries made, how long ago a request last succeeded (nil:
+  /// none yet in this mount), the last failure, and the deadline each request has.
+  public var failures: Int64 = 0
+  public var retries: Int64 = 0
+  public var lastSuccessSecondsAgo: Double?
+  public var lastFailure: String?
+  public var deadlineSeconds: Double = 0
 
   public var json: JSONValue {
     var o = JSONObject()
@@ -48,6 +61,11 @@ public struct RemoteFetchStatistics: Sendable, Equatable {
     o.append("diskCacheHits", .int(diskCacheHits))
     o.append("diskCacheBytes", .int(diskCacheBytes))
     o.append("diskCacheCapacityBytes", .int(diskCacheCapacityBytes))
+    o.append("failures", .int(failures))
+    o.append("retries", .int(retries))
+    o.append("lastSuccessSecondsAgo", lastSuccessSecondsAgo.map(JSONValue.double))
+    o.append("lastFailure", lastFailure.map(JSONValue.string))
+    o.append("deadlineSeconds", .double(deadlineSeconds))
     return .object(o)
   }
 
@@ -62,5 +80,10 @@ extension RemoteFetchStatistics {
     diskCacheHits = try f.int64("diskCacheHits")
     diskCacheBytes = try f.int64("diskCacheBytes")
     diskCacheCapacityBytes = try f.int64("diskCacheCapacityBytes")
+    failures = try f.int64(ifPresent: "failures") ?? 0
+    retries = try f.int64(ifPresent: "retries") ?? 0
+    lastSuccessSecondsAgo = try f.double(ifPresent: "lastSuccessSecondsAgo")
+    lastFailure = try f.string(ifPresent: "lastFailure")
+    deadlineSeconds = try f.double(ifPresent: "deadlineSeconds") ?? 0
   }
 }

@@ -19,7 +19,8 @@ public enum NodeConfigFile {
     }
     var config = NodeConfig()
     let known: [String: Set<String>] = [
-      "": ["store", "remote", "prefetch"], "remote": ["url", "cache", "cache-max"], "prefetch": ["enabled", "budget"],
+      "": ["store", "remote", "prefetch"], "remote": ["url", "cache", "cache-max", "timeout"],
+      "prefetch": ["enabled", "budget"],
     ]
     func check(_ t: TOMLTable, _ name: String) throws(NodeConfigError) {
       for key in t.keys where !(known[name]?.contains(key) ?? false) {
@@ -53,6 +54,12 @@ public enum NodeConfigFile {
       }
       config.remoteCache = try string(remote, "cache", "remote.cache")
       config.remoteCacheMaxBytes = try size(remote, "cache-max", "remote.cache-max")
+      if let v = remote["timeout"] {
+        guard let seconds = v.double ?? v.int.map(Double.init), seconds > 0, seconds <= 3600 else {
+          throw fail("remote.timeout", "expected seconds, more than 0 and at most 3600")
+        }
+        config.remoteTimeoutSeconds = seconds
+      }
     }
     if let prefetch = try section("prefetch") {
       try check(prefetch, "prefetch")

@@ -29,19 +29,52 @@ public final class HTTPClient: @unchecked Sendable {
   public var connectTimeoutMilliseconds = 2000
   /// A transfer slower than 1 KiB/s for this long is abandoned (a server that stopped answering).
   public var stallSeconds = 10
+  /// The most one `get` takes, its attempts and waits included: a hung server costs a reader this long,
+  /// then EIO (`lazyfs mount --remote-timeout`).
+  public var deadlineSeconds = HTTPClient.defaultDeadlineSeconds
+  public static let defaultDeadlineSeconds = 10.0
+
+  /// How the remote has been doing: for `lazyfs stats`.
+  public struct Health: Sendable, Equatable {
+    public var failures: Int64 = 0
+    public var retries: Int64 = 0
+    /// When the last request succeeded and what the last failure was, if any.
+    public var lastSuccess: ContinuousClock.Instant?
+    public var lastFailure: String?
+  }
+  private let healthState = Mutex(Health())
+  public var health: Health { healthState.withLock { $0 } }
 
   public init() {}
+
+  /// Why a range request failed when the server answered with more than the range (it ignored Range).
+  public static let tooMuch = "the server sent more than was asked for"
 
   deinit { idle.withLock { for h in $0 { cl_easy_cleanup(UnsafeMutableRawPointer(bitPattern: h)) } } }
 
   /// GETs `url`, or the bytes `range` of it (answered 206 with exactly those bytes), retrying transient
-  /// failures with exponential backoff.
+  /// failures with exponential backoff, all within `deadlineSeconds`.
   public func get(_ url: String, range: Range<UInt64>? = nil) throws -> [UInt8] {
     var wait = backoffMilliseconds
+    let deadline = ContinuousClock.now + .milliseconds(Int(deadlineSeconds * 1000))
     for attempt in 1...max(1, attempts) {
+      let left = deadline - ContinuousClock.now
+      let leftMs = Int(left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
       do {
-        return try once(url, range: range)
-      } catch let e as RemoteError where e.transient && attempt < attempts {
+        let bytes = try once(url, range: range, timeoutMilliseconds: max(1, leftMs))
+        healthState.withLock { $0.lastSuccess = .now }
+        return bytes
+      } catch let e as RemoteError {
+        let last = !(e.transient && attempt < attempts && leftMs > wait)
+        let failure =
+          last && (leftMs <= 0 || e.reason.contains("imed out"))
+          ? RemoteError(e.url, "\(e.reason) (no answer within the \(Int(deadlineSeconds)) s deadline)") : e
+        healthState.withLock {
+          $0.failures += 1
+          $0.lastFailure = failure.description
+        }
+        if last { throw failure }
+        healthState.withLock { $0.retries += 1 }
         usleep(UInt32(wait) * 1000)
         wait *= 2
       }
@@ -55,7 +88,7 @@ public final class HTTPClient: @unchecked Sendable {
     init(limit: Int) { self.limit = limit }
   }
 
-  private func once(_ url: String, range: Range<UInt64>?) throws -> [UInt8] {
+  private func once(_ url: String, range: Range<UInt64>?, timeoutMilliseconds: Int) throws -> [UInt8] {
     let handle = idle.withLock { $0.popLast() } ?? UInt(bitPattern: cl_easy_init())
     guard let h = UnsafeMutableRawPointer(bitPattern: handle) else {
       throw RemoteError(
@@ -72,7 +105,8 @@ public final class HTTPClient: @unchecked Sendable {
     cl_setopt_string(h, CURLOPT_URL, url)
     cl_setopt_long(h, CURLOPT_NOSIGNAL, 1)
     cl_setopt_long(h, CURLOPT_FOLLOWLOCATION, 1)
-    cl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, connectTimeoutMilliseconds)
+    cl_setopt_long(h, CURLOPT_CONNECTTIMEOUT_MS, min(connectTimeoutMilliseconds, timeoutMilliseconds))
+    cl_setopt_long(h, CURLOPT_TIMEOUT_MS, timeoutMilliseconds)
     cl_setopt_long(h, CURLOPT_LOW_SPEED_LIMIT, 1024)
     cl_setopt_long(h, CURLOPT_LOW_SPEED_TIME, stallSeconds)
     cl_setopt_long(h, CURLOPT_TCP_NODELAY, 1)
@@ -93,7 +127,7 @@ public final class HTTPClient: @unchecked Sendable {
       keep = false
       let transient = rc != CURLE_WRITE_ERROR && rc != CURLE_UNSUPPORTED_PROTOCOL && rc != CURLE_URL_MALFORMAT
       let reason =
-        rc == CURLE_WRITE_ERROR ? "the server sent more than was asked for" : String(cString: cl_easy_strerror(rc))
+        rc == CURLE_WRITE_ERROR ? Self.tooMuch : String(cString: cl_easy_strerror(rc))
       throw RemoteError(where_, reason, transient: transient)
     }
     let code = cl_response_code(h)

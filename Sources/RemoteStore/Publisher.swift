@@ -67,7 +67,8 @@ public enum Publisher {
     // layers (measured on python's numpy import: 16.7 MiB fetched for a working set that packs into less).
     var first: [Digest] = []
     if !workingSet.isEmpty {
-      let built = PackFormat.build(try workingSet.map { (digest: $0, bytes: try store.read($0)) })
+      let built = PackFormat.build(
+        try workingSet.map { (digest: $0, bytes: try store.read($0)) }, level: 19, blockTarget: 1 << 20)
       let target = "\(dest)/packs/\(built.id.hex).idx"
       if !Files.exists(target) {
         try Files.writeAtomically("\(dest)/packs/\(built.id.hex).pack", built.pack)

@@ -48,12 +48,17 @@ public final class RemoteImage: @unchecked Sendable {
     // at 20 ms RTT for the python image.
     final class Results: Sendable {
       let layout = Mutex<Result<[UInt8], any Error>?>(nil)
+      let ranges = Mutex<(any Error)?>(nil)
       let index = Mutex<Result<[UInt8], any Error>?>(nil)
       let tables = Mutex<Result<(list: [UInt8], packs: [Digest], locations: [Digest: ChunkLocation]), any Error>?>(nil)
     }
     let results = Results()
-    Threads.run(4) { part in
+    Threads.run(5) { part in
       switch part {
+      case 4:
+        // Every block is read by range: a server that ignores Range (`python3 -m http.server`) would
+        // answer each with the whole pack. One byte of the layout file says which kind this is.
+        do { _ = try client.get(baseURL + "/layout", range: 0..<1) } catch { results.ranges.withLock { $0 = error } }
       case 0: if !byName { results.layout.withLock { $0 = Result { try client.get(baseURL + "/layout") } } }
       case 1:
         let got = Result { try Self.fetchIndex(digest, baseURL: baseURL, client: client, cache: cache) }
@@ -71,6 +76,14 @@ public final class RemoteImage: @unchecked Sendable {
       }
     }
     if let layout = try results.layout.withLock({ $0 })?.get() { try Self.checkLayout(layout, baseURL: baseURL) }
+    if let e = results.ranges.withLock({ $0 }) as? RemoteError,
+      e.reason == HTTPClient.tooMuch || e.reason.hasPrefix("HTTP 200,")
+    {
+      throw RemoteError(
+        baseURL,
+        "the server does not honour Range requests (asked for 1 byte of /layout: \(e.reason)); lazyfs reads "
+          + "blocks by range, so serve the directory with a server that does (nginx, Caddy, an object store)")
+    }
     indexBytes = try results.index.withLock { $0! }.get()
     let tables = try results.tables.withLock { $0! }.get()
     // Last, once every pack index it names is in the cache: the list is what says the image is all there.

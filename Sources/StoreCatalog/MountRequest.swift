@@ -32,6 +32,9 @@ public struct MountRequest: Sendable, Equatable {
   public var remote: String?
   public var remoteCache = MountRequest.defaultRemoteCache
   public var remoteCacheMaxBytes = MountRequest.defaultRemoteCacheMaxBytes
+  /// The most one request to the remote may take, retries included, before the read that needed it
+  /// fails with EIO.
+  public var remoteTimeoutSeconds = MountRequest.defaultRemoteTimeoutSeconds
   /// Serve over io_uring where the kernel offers it (root, local store only).
   public var ioUring = true
   /// Record what the workload reads first into the image's profile (`lazyfs mount --record`); the
@@ -54,6 +57,7 @@ public struct MountRequest: Sendable, Equatable {
   public static var defaultRemote: String? { NodeConfig.orNone.remoteURL }
   public static var defaultPrefetch: String { NodeConfig.orNone.prefetchEnabled == false ? "off" : "auto" }
   public static var defaultPrefetchBudgetBytes: Int64 { NodeConfig.orNone.prefetchBudgetBytes ?? 1 << 30 }
+  public static var defaultRemoteTimeoutSeconds: Double { NodeConfig.orNone.remoteTimeoutSeconds ?? 10 }
   public static var defaultRemoteCacheMaxBytes: Int64 { NodeConfig.orNone.remoteCacheMaxBytes ?? 10 << 30 }
 
   /// Where chunks fetched from a remote are kept unless `--cache` says: `$LAZYFS_REMOTE_CACHE`, else the
@@ -81,6 +85,9 @@ public struct MountRequest: Sendable, Equatable {
     guard cacheMib > 0 else { throw MountRequestError("--cache-mib must be positive") }
     guard (readaheadKb ?? 0) >= 0 else { throw MountRequestError("--readahead-kb must not be negative") }
     guard remoteCacheMaxBytes > 0 else { throw MountRequestError("--cache-max must be positive") }
+    guard remoteTimeoutSeconds > 0, remoteTimeoutSeconds <= 3600 else {
+      throw MountRequestError("--remote-timeout must be between 0 and 3600 seconds")
+    }
     guard recordIdleSeconds > 0, recordIdleSeconds <= 3600 else {
       throw MountRequestError("--record-idle must be between 0 and 3600 seconds")
     }
@@ -102,6 +109,9 @@ public struct MountRequest: Sendable, Equatable {
     if remoteCache != Self.defaultRemoteCache { a.append("--cache=\(remoteCache)") }
     if remoteCacheMaxBytes != Self.defaultRemoteCacheMaxBytes { a.append("--cache-max=\(remoteCacheMaxBytes)") }
     if !ioUring { a.append("--no-io-uring") }
+    if remoteTimeoutSeconds != Self.defaultRemoteTimeoutSeconds {
+      a.append("--remote-timeout=\(remoteTimeoutSeconds)")
+    }
     if record { a.append("--record") }
     if recordIdleSeconds != Self.defaultRecordIdleSeconds { a.append("--record-idle=\(recordIdleSeconds)") }
     if prefetch != Self.defaultPrefetch { a.append("--prefetch=\(prefetch)") }
@@ -134,6 +144,10 @@ public struct MountRequest: Sendable, Equatable {
       recordIdleSeconds = n
     }
     if let p = values["prefetch"] { prefetch = p }
+    if let text = values["remote-timeout"] {
+      guard let n = Double(text) else { return nil }
+      remoteTimeoutSeconds = n
+    }
     if let text = values["prefetch-budget"] {
       guard let n = Self.parseSize(text) else { return nil }
       prefetchBudgetBytes = n
@@ -157,7 +171,7 @@ public struct MountRequest: Sendable, Equatable {
 
   static let valueOptions: Set<String> = [
     "store", "log-file", "cache-mib", "readahead-kb", "remote", "cache", "cache-max", "record-idle", "prefetch",
-    "prefetch-budget",
+    "prefetch-budget", "remote-timeout",
   ]
   static let flags: Set<String> = ["foreground", "allow-other", "setuid", "no-io-uring", "record"]
 

@@ -12,6 +12,7 @@ import Synchronization
 /// url = "https://cdn.example/lazyfs" # a published store; images the store lacks come from it
 /// cache = "/var/cache/lazyfs/remote" # where fetched blocks are kept (else $LAZYFS_REMOTE_CACHE)
 /// cache-max = "20G"                  # bytes, or a size with K, M, G or T
+/// timeout = 10                       # seconds one request may take, retries included
 /// [prefetch]
 /// enabled = true                     # replay images' profiles (false: --prefetch off)
 /// budget = "1G"                      # the most page cache a prefetch fills
@@ -27,6 +28,7 @@ public struct NodeConfig: Sendable, Equatable {
   public var remoteURL: String?
   public var remoteCache: String?
   public var remoteCacheMaxBytes: Int64?
+  public var remoteTimeoutSeconds: Double?
   public var prefetchEnabled: Bool?
   public var prefetchBudgetBytes: Int64?
 
@@ -149,6 +151,7 @@ extension NodeConfig {
     o.append("remoteURL", remoteURL.map(JSONValue.string))
     o.append("remoteCache", remoteCache.map(JSONValue.string))
     o.append("remoteCacheMaxBytes", remoteCacheMaxBytes.map { .int($0) })
+    o.append("remoteTimeoutSeconds", remoteTimeoutSeconds.map(JSONValue.double))
     o.append("prefetchEnabled", prefetchEnabled.map(JSONValue.bool))
     o.append("prefetchBudgetBytes", prefetchBudgetBytes.map { .int($0) })
     return .object(o)
@@ -160,6 +163,7 @@ extension NodeConfig {
     remoteURL = try f.string(ifPresent: "remoteURL")
     remoteCache = try f.string(ifPresent: "remoteCache")
     remoteCacheMaxBytes = try f.int64(ifPresent: "remoteCacheMaxBytes")
+    remoteTimeoutSeconds = try f.double(ifPresent: "remoteTimeoutSeconds")
     prefetchEnabled = try f.bool(ifPresent: "prefetchEnabled")
     prefetchBudgetBytes = try f.int64(ifPresent: "prefetchBudgetBytes")
   }

@@ -32,6 +32,8 @@ struct Mount: ParsableCommand {
   @Option(help: "A published store (`lazyfs publish`) to fetch chunks the local store lacks from, over HTTP(S).")
   var remote: String?
   @Option(help: "Where chunks fetched from --remote are kept.") var cache = MountRequest.defaultRemoteCache
+  @Option(help: "Seconds one request to --remote may take, retries included, before the read fails with EIO.")
+  var remoteTimeout = MountRequest.defaultRemoteTimeoutSeconds
   @Option(help: "The most the --cache may hold (e.g. 512M, 20G); least recently used blocks go first.")
   var cacheMax = "\(MountRequest.defaultRemoteCacheMaxBytes)"
   @Flag(help: "Serve over /dev/fuse even where the kernel offers FUSE over io_uring (fuse.enable_uring).")
@@ -73,6 +75,7 @@ struct Mount: ParsableCommand {
       throw ExitCode(1)
     }
     request.remoteCacheMaxBytes = bytes
+    request.remoteTimeoutSeconds = remoteTimeout
     request.record = record
     request.recordIdleSeconds = recordIdle
     request.prefetch = prefetch

@@ -37,6 +37,10 @@ struct Stats: ParsableCommand {
           "remote       \(r.url): \(humanBytes(r.bytesFetched)) in \(r.requests) requests, \(r.diskCacheHits) disk cache hits"
         )
         print("disk cache   \(humanBytes(r.diskCacheBytes)) of \(humanBytes(r.diskCacheCapacityBytes))")
+        let last = r.lastSuccessSecondsAgo.map { "last success \(format1($0)) s ago" } ?? "no success yet"
+        print(
+          "health       \(r.failures) failed attempts, \(r.retries) retries, \(last); deadline \(format1(r.deadlineSeconds)) s"
+            + (r.lastFailure.map { "; last failure: \($0)" } ?? ""))
       }
       if let p = s.prefetch {
         if let profile = p.profile {

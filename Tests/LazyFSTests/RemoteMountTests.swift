@@ -201,6 +201,67 @@ struct RemoteMountTests {
     }
   }
 
+  @Test(
+    "a server that ignores Range (python's http.server) is refused at mount, naming what it does (issue #14)",
+    .enabled(if: Fixture.available("tiny") && Files.exists("/usr/bin/python3")))
+  func aServerIgnoringRangeIsRefused() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let published = dir.sub("published")
+    try lazyfs(["publish", "--store", image.store, image.digest, published])
+    let port = Int.random(in: 20000...60000)
+    let server = try Spawned(
+      "/usr/bin/python3", ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", published])
+    defer {
+      server.signal(SIGTERM)
+      _ = try? server.wait(timeout: 10)
+    }
+    let url = "http://127.0.0.1:\(port)"
+    #expect(waitUntil(seconds: 10) { (try? run("/usr/bin/curl", ["-sf", url + "/layout"]))?.status == 0 })
+    let mountpoint = try dir.directory("mnt")
+    let r = try run(
+      lazyfsBinary,
+      ["mount", "--store", dir.sub("no-store"), "--remote", url, "--cache", dir.sub("cache"), image.digest, mountpoint])
+    #expect(r.status == 1)
+    #expect(r.stderr.contains("does not honour Range requests") && r.stderr.contains(url), "\(r.stderr)")
+    #expect(r.stderr.split(separator: "\n").count == 1, "one line: \(r.stderr)")
+    #expect(!isMounted(mountpoint))
+  }
+
+  @Test(
+    "a hung remote: a read fails with EIO at the deadline instead of hanging, stats say why; a thaw heals (#14)",
+    .enabled(if: Fixture.available("tiny") && Files.exists("/usr/sbin/nginx")))
+  func aHungRemoteMeetsTheDeadline() throws {
+    let image = try PreparedImage.tiny.get()
+    let dir = try TempDir("lazyfs-remote")
+    defer { dir.remove() }
+    let server = try publish(image, into: dir)
+    defer {
+      server.freeze(false)
+      server.stop()
+    }
+    let remote = ["--remote", server.url, "--cache", dir.sub("cache"), "--prefetch", "off", "--remote-timeout", "2"]
+    try withMount(image, store: dir.sub("no-store"), extra: remote) { lower in
+      let file = lower + "/srv/big-50M"
+      let reference = image.export + "/srv/big-50M"
+      #expect(try readAt(file, 0, 4096) == readAt(reference, 0, 4096))
+      server.freeze(true)
+      do {
+        _ = try readAt(file, 40 << 20, 4096)
+        Issue.record("a read from a frozen server succeeded")
+      } catch let e as SystemError {
+        #expect(e.errno == .EIO)
+      }
+      let r = try #require(try statistics(lower).remote)
+      #expect(r.failures > 0 && r.deadlineSeconds == 2)
+      #expect(r.lastFailure?.contains("deadline") == true, "\(r.lastFailure ?? "no failure recorded")")
+      #expect(r.lastSuccessSecondsAgo != nil)
+      server.freeze(false)
+      #expect(try readAt(file, 40 << 20, 4096) == readAt(reference, 40 << 20, 4096))
+    }
+  }
+
   /// Publishes `image` into `dir/published` and serves it with nginx.
   private func publish(_ image: PreparedImage, into dir: TempDir) throws -> Nginx {
     let published = dir.sub("published")

@@ -80,7 +80,7 @@ struct NodeConfigTests {
     #expect(bad.status == 1)
     #expect(
       bad.stderr
-        == "lazyfs images: node configuration \(good): line 3: key remote.urll: unknown key (known here: cache, cache-max, url)\n"
+        == "lazyfs images: node configuration \(good): line 3: key remote.urll: unknown key (known here: cache, cache-max, timeout, url)\n"
     )
     let missing = try run("/usr/bin/env", ["LAZYFS_CONFIG=\(dir.sub("nope.toml"))", lazyfsBinary, "images"])
     #expect(missing.status == 1 && missing.stderr.contains("nope.toml") && missing.stderr.contains("ENOENT"))
