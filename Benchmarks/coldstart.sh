@@ -119,7 +119,8 @@ for w in "${workloads[@]}"; do
 	[[ -e $work/www/$w/profiles/${digest#sha256:} ]] || fail "no profile was recorded for $w"
 	"$lazyfs" profile rm --store "$work/origin" python >/dev/null
 done
-pack_bytes=$(du -cb "$work/www/numpy/packs/"*.pack | tail -1 | cut -f1)
+# The image's own packs, as imported (the published directories add the working-set pack).
+pack_bytes=$(du -cb "$work/origin/packs/"*.pack | tail -1 | cut -f1)
 
 # --- the link ------------------------------------------------------------------------------------------
 ip netns add "$ns"
@@ -204,7 +205,7 @@ for w in "${workloads[@]}"; do
 	done
 done
 
-declare -A link_rtt link_rate
+declare -A link_rtt link_rate served
 for link in "${links[@]}"; do
 	read -r rate rtt <<<"$link"
 	shape "$rate" "$rtt"
@@ -234,6 +235,44 @@ for link in "${links[@]}"; do
 			time_med["$link|$w|$s"]=$(tr ' ' '\n' <<<"${T[$s]}" | grep . | median)
 			bytes_med["$link|$w|$s"]=$(tr ' ' '\n' <<<"${B[$s]}" | grep . | median)
 		done
+	done
+	# How the profile's reads fared, from the mount's own statistics: lazyfs mount on an empty node, the
+	# numpy workload chrooted into it, then `lazyfs stats`. Every read the recording saw reached its mount,
+	# so the profile's bytes stand for the start-up's reads; those that still had to wait are "missing".
+	fresh_node
+	drop
+	mkdir -p "$node/mnt"
+	"$lazyfs" mount --store "$node/store" --remote "$url/numpy" --cache "$node/cache" "$digest" "$node/mnt"
+	PYTHONDONTWRITEBYTECODE=1 chroot "$node/mnt" /usr/bin/python3 -c "${script[numpy]}" >/dev/null
+	served[$link]=$("$lazyfs" stats --json "$node/mnt" | python3 -c '
+import json, sys
+p = json.load(sys.stdin)["prefetch"]
+missing, total, pushed = p["readBytesMissing"], max(p["profileBytes"], 1), p["pageCacheBytes"]
+print("%.1f %% (%.1f MiB of %.1f MiB waited; %.1f MiB put in the page cache)"
+      % (100 - 100 * missing / total, missing / 1048576, total / 1048576, pushed / 1048576))')
+	"$lazyfs" umount "$node/mnt"
+done
+
+# A locally stored image, freshly mounted: the first container on it against one on a mount that another
+# container has already warmed (the holder, created first, keeps the mount; created, never started).
+"$lazyfs" profile merge --store "$work/origin" python "$work/www/numpy/profiles/${digest#sha256:}" >/dev/null
+declare -A local_first local_second
+for cold in dropped kept; do
+	for p in off auto; do
+		annotations="\"org.lazyfs.image\": \"python\", \"org.lazyfs.store\": \"$work/origin\", \"org.lazyfs.prefetch\": \"$p\""
+		bundle "local-$p" lazy "$(argv "${script[numpy]}")" "{$annotations}"
+		F="" S=""
+		for ((r = 0; r < runs; r++)); do
+			if [[ $cold == dropped ]]; then drop; fi
+			"$crunfast" --root "$work/roots/cf" create --bundle "$work/bundles/local-$p" "holder-$r-$p"
+			times=() bytes=()
+			time_it times bytes "$crunfast" --root "$work/roots/cf" run --bundle "$work/bundles/local-$p" "$(next_id)"
+			time_it times bytes "$crunfast" --root "$work/roots/cf" run --bundle "$work/bundles/local-$p" "$(next_id)"
+			"$crunfast" --root "$work/roots/cf" delete -f "holder-$r-$p"
+			F+="${times[0]} " S+="${times[1]} "
+		done
+		local_first[$cold $p]=$(tr ' ' '\n' <<<"$F" | grep . | median)
+		local_second[$cold $p]=$(tr ' ' '\n' <<<"$S" | grep . | median)
 	done
 done
 
@@ -269,6 +308,23 @@ for link in "${links[@]}"; do
 			'BEGIN {printf "\nWith a profile: %.2f × the usual way (zstd), %.2f × (tar); cold / warm = %.2f.\n\n", base / p, tar / p, p / w}'
 	done
 done
+for link in "${links[@]}"; do
+	echo "Start-up reads served from prefetched data (numpy, $link, lazyfs mount and chroot): ${served[$link]}."
+done
+echo
+echo "A locally stored image, freshly mounted, numpy: the first container on the mount against the next one,"
+echo "on the mount the first has warmed; with the page cache dropped before the mount (the store's packs"
+echo "read from disk too), and kept (only the mount is new):"
+echo
+echo "| page cache | prefetch | first s | next s | first / next |"
+echo "|---|---|---|---|---|"
+for cold in dropped kept; do
+	for p in off auto; do
+		awk -v c="$cold" -v p="$p" -v f="${local_first[$cold $p]}" -v s="${local_second[$cold $p]}" \
+			'BEGIN {printf "| %s | %s | %.3f | %.3f | %.2f |\n", c, p == "auto" ? "profile" : "off", f, s, f / s}'
+	done
+done
+echo
 echo "Reproduce: \`make bench-coldstart\` (Benchmarks/coldstart.sh; BENCH_COLDSTART_RUNS=N)."
 
 if [[ -n $svg ]]; then

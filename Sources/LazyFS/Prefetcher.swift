@@ -103,8 +103,15 @@ final class Prefetcher: Sendable {
       let entry = Int(r.entry)
       let x = index.extent(Int(r.extent))
       let size = index.attributes(entry).size
-      let lo = x.offset / page * page
+      var lo = x.offset / page * page
       let hi = min((x.offset + Int64(x.length) + page - 1) / page * page, size)
+      // A segment that continues the last one (which reached its size) starts where it ended: the page they
+      // would share goes once, not twice (by two workers at the same time).
+      if let last = segments.last, last.entry == entry, lo < last.range.upperBound, hi > last.range.upperBound,
+        hi - last.range.lowerBound > 1 << 20
+      {
+        lo = last.range.upperBound
+      }
       guard lo < hi else { continue }
       if let last = segments.last, last.entry == entry, lo <= last.range.upperBound, hi >= last.range.lowerBound,
         max(hi, last.range.upperBound) - min(lo, last.range.lowerBound) <= 1 << 20
@@ -115,49 +122,81 @@ final class Prefetcher: Sendable {
       }
     }
     let recorded = Set(profile.records.map { Int($0.extent) })
-    var added: Int64 = 0
-    for s in segments {
-      if stopped.load(ordering: .relaxed) { return finish("stopped") }
-      // Never past the budget: a segment is cut to what is left of it, in whole pages.
-      // Whole pages only, and none that holds bytes of an extent the profile lacks: its chunk would be
-      // fetched for a page no reader asked for last time.
-      guard var range = trimmed(s.entry, s.range, to: recorded) else { continue }
-      if range.count > budget - added {
-        range = range.lowerBound..<(range.lowerBound + (budget - added) / page * page)
-      }
-      if range.isEmpty { return finish("budget of \(budget) bytes spent") }
-      let length = range.upperBound - range.lowerBound
-      guard let resident = residentBytes(s.entry, range) else { continue }
-      if resident >= length { continue }
-      job?.wait(for: chunks(of: s.entry, in: range))
-      let pieces: [ImageFilesystem.Piece]
-      do { pieces = try filesystem.pieces(of: s.entry, offset: range.lowerBound, size: Int(length)) } catch {
-        // A chunk that cannot be loaded (logged by the cache) means the remote is down or lying: readers
-        // get EIO for it and try again themselves; the prefetch stops rather than ask again for each file.
-        counters.state.withLock { $0.failure = $0.failure ?? "reading \(index.path(of: s.entry)): \(error)" }
-        return finish("stopped by a chunk that could not be loaded")
-      }
-      counters.used(pieces.map(\.digest))
-      var buffer = [UInt8](repeating: 0, count: Int(length))
-      var at = 0
-      buffer.withUnsafeMutableBytes { b in
-        for p in pieces {
-          b.baseAddress!.advanced(by: at).copyMemory(
-            from: p.chunk.bytes.baseAddress! + p.range.lowerBound, byteCount: p.range.count)
-          at += p.range.count
+    // Two workers take the segments in order (a segment each, in turn): decompressing and copying one
+    // while the other waits on the kernel or a fetch keeps the stage ahead of a container that starts at
+    // once. The budget is reserved before a push, so that together they never pass it.
+    final class Shared: Sendable {
+      let next = Atomic<Int>(0)
+      let reserved = Mutex<Int64>(0)
+      let ended = Mutex<String?>(nil)
+    }
+    let shared = Shared()
+    let budget = self.budget
+    let ordered = segments
+    Threads.run(Self.pageWorkers) { [self] _ in
+      while shared.ended.withLock({ $0 }) == nil {
+        let i = shared.next.add(1, ordering: .relaxed).oldValue
+        guard i < ordered.count else { return }
+        let s = ordered[i]
+        if stopped.load(ordering: .relaxed) { return shared.ended.withLock { $0 = $0 ?? "stopped" } }
+        // Whole pages only, and none that holds bytes of an extent the profile lacks: its chunk would be
+        // fetched for a page no reader asked for last time.
+        guard var range = trimmed(s.entry, s.range, to: recorded) else { continue }
+        // Never past the budget: a segment is cut to what is left of it, in whole pages, reserved now.
+        let cut = shared.reserved.withLock { reserved -> Range<Int64> in
+          var r = range
+          if r.count > budget - reserved { r = r.lowerBound..<(r.lowerBound + (budget - reserved) / page * page) }
+          reserved += Int64(r.count)
+          return r
         }
-      }
-      guard at == Int(length) else { continue }
-      let ino = UInt64(index.inode(s.entry)) + 1
-      let rc = buffer.withUnsafeBytes { session.storeInPageCache(inode: ino, offset: range.lowerBound, bytes: $0) }
-      if rc == 0 {
-        added += length - resident
-        counters.pushed(length - resident)
-      } else {
-        logger.debug("NOTIFY_STORE for \(index.path(of: s.entry)) failed: \(Errno(-rc))")
+        range = cut
+        if range.isEmpty { return shared.ended.withLock { $0 = $0 ?? "budget of \(budget) bytes spent" } }
+        let length = range.upperBound - range.lowerBound
+        let resident = residentBytes(s.entry, range) ?? length
+        let pushed: Int64
+        if resident >= length {
+          pushed = 0
+        } else {
+          job?.wait(for: chunks(of: s.entry, in: range))
+          // What the page cache gained, measured (two workers, or a reader, may fill the same pages).
+          do {
+            pushed = try push(s.entry, range) ? max(0, (residentBytes(s.entry, range) ?? resident) - resident) : 0
+          } catch {
+            // A chunk that cannot be loaded (logged by the cache) means the remote is down or lying:
+            // readers get EIO for it and try again themselves; the prefetch stops rather than ask again.
+            counters.state.withLock { $0.failure = $0.failure ?? "reading \(index.path(of: s.entry)): \(error)" }
+            return shared.ended.withLock { $0 = $0 ?? "stopped by a chunk that could not be loaded" }
+          }
+        }
+        shared.reserved.withLock { $0 -= length - pushed }
+        if pushed > 0 { counters.pushed(pushed) }
       }
     }
-    finish("done")
+    finish(shared.ended.withLock { $0 } ?? "done")
+  }
+
+  static let pageWorkers = 2
+
+  /// Loads bytes `range` of file `entry` as a read would and hands them to the kernel's page cache.
+  /// Whether the kernel took them (it does not for an inode it has forgotten).
+  private func push(_ entry: Int, _ range: Range<Int64>) throws -> Bool {
+    let length = Int(range.upperBound - range.lowerBound)
+    let pieces = try filesystem.pieces(of: entry, offset: range.lowerBound, size: length)
+    counters.used(pieces.map(\.digest))
+    var buffer = [UInt8](repeating: 0, count: length)
+    var at = 0
+    buffer.withUnsafeMutableBytes { b in
+      for p in pieces {
+        b.baseAddress!.advanced(by: at).copyMemory(
+          from: p.chunk.bytes.baseAddress! + p.range.lowerBound, byteCount: p.range.count)
+        at += p.range.count
+      }
+    }
+    guard at == length else { return false }
+    let ino = UInt64(filesystem.index.inode(entry)) + 1
+    let rc = buffer.withUnsafeBytes { session.storeInPageCache(inode: ino, offset: range.lowerBound, bytes: $0) }
+    if rc != 0 { logger.debug("NOTIFY_STORE for \(filesystem.index.path(of: entry)) failed: \(Errno(-rc))") }
+    return rc == 0
   }
 
   /// `range` of file `entry` less its first and last pages while they hold bytes of an extent not in

@@ -160,7 +160,9 @@ struct PrefetchTests {
       let size = try fd.size()
       let resident = try PageCache.residentBytes(fd, offset: 0, length: size)
       #expect(resident <= budget, "cachestat: \(resident) bytes resident")
-      #expect(resident >= p.pageCacheBytes - 4096)
+      // What was counted is there (each push is measured with cachestat before and after; a page that two
+      // segments share, pushed by two workers at once, can still count twice).
+      #expect(resident >= p.pageCacheBytes - 4 * 4096, "cachestat \(resident), counted \(p.pageCacheBytes)")
       #expect(try contentHash(lower + "/srv/big-50M") == contentHash(image.export + "/srv/big-50M"))
     }
   }
